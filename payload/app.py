@@ -65,6 +65,10 @@ class PayloadApp:
         self.hal.watchdog.start(WATCHDOG_TIMEOUT_MS)
         self.sched.start()
 
+    def run_fine_isr(self, _timer=None):
+        """Timer-interrupt handler of the fine group (bound once at boot)."""
+        self.sched.run(self.fine)
+
     def step(self):
         """Lock-step / polling driver: run the fine group if due, then the rest."""
         if self.sched.due(self.fine):

@@ -1,0 +1,1 @@
+"""Operator tools and the qsat command line."""

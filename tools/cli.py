@@ -1,0 +1,113 @@
+"""``qsat``: the project's one command line, with a subcommand per job.
+
+    qsat demo                  the main job (boots the emulated payload and runs it)
+    qsat run --duration S      run the emulated payload in lock-step, printing housekeeping
+    qsat deploy --port PORT    compile the flight packages and copy them to a board
+
+Errors are reported as one line on stderr with a non-zero exit status.
+"""
+
+import argparse
+import sys
+
+DEMO_DURATION_S = 60.0  # virtual seconds the main job runs until the pass emulation exists
+HK_COLUMNS = (
+    ("uptime_ms", "t_ms"),
+    ("fine_runs", "fine"),
+    ("fine_overruns", "ovr"),
+    ("fine_slips", "slip"),
+    ("thermal_runs", "therm"),
+    ("crystal_temp_mk", "T_mK"),
+    ("crystal_error_mk", "err_mK"),
+    ("tec_drive_u16", "tec"),
+    ("beam0_mean_abs_err_nrad", "b0_nrad"),
+    ("beam1_mean_abs_err_nrad", "b1_nrad"),
+    ("fine_frames", "frames"),
+)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return v
+
+
+def _print_hk_header() -> None:
+    print(" ".join(f"{short:>9s}" for _, short in HK_COLUMNS))
+
+
+def _print_hk_row(row: dict) -> None:
+    print(" ".join(f"{row[name]:>9d}" for name, _ in HK_COLUMNS), flush=True)
+
+
+def run_emulated(duration_s: float, seed: int, every_s: int = 1, quiet: bool = False):
+    """Boot the payload on the emulated HAL and run it in lock-step."""
+    from sim.lockstep import LockstepRunner  # numpy import only when running
+
+    runner = LockstepRunner(seed=seed)
+    if not quiet:
+        print(f"booting emulated payload (seed {seed}); running {duration_s:g} s of virtual time")
+        _print_hk_header()
+
+    def on_hk(row):
+        if not quiet and (row["uptime_ms"] // 1000) % every_s == 0:
+            _print_hk_row(row)
+
+    res = runner.run(duration_s, on_hk=on_hk)
+    last = res.hk_rows[-1] if res.hk_rows else {}
+    print(f"ran {res.duration_s:g} s virtual in {res.wall_s:.2f} s wall "
+          f"(real-time factor {res.realtime_factor:.1f}x, {res.fine_steps} fine-loop steps)")
+    print(f"scheduler: fine {last.get('fine_runs', 0)} runs, {last.get('fine_overruns', 0)} overruns, "
+          f"{last.get('fine_slips', 0)} slips; thermal {last.get('thermal_runs', 0)} runs; "
+          f"housekeeping samples {len(res.hk_rows)}")
+    print(f"truth: crystal {res.crystal_temp_k[-1] - 273.15:.3f} C; pointing residual "
+          + ", ".join(f"beam {b} {res.residual_rms_urad(b):.2f} urad rms/axis"
+                      for b in range(res.error_x_nrad.shape[0])))
+    return res
+
+
+def cmd_run(args) -> int:
+    run_emulated(args.duration, args.seed, args.every)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    print("qsat demo: the main job. Until the pass emulation exists it boots the emulated payload")
+    print(f"and runs it for {DEMO_DURATION_S:g} s of virtual time, printing housekeeping every 5 s.")
+    run_emulated(DEMO_DURATION_S, args.seed, every_s=5)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qsat", description="Quantum-satellite payload: flight software, emulator, ground tools")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    d = sub.add_parser("demo", help="the main job: run the emulated payload and print its housekeeping")
+    d.add_argument("--seed", type=int, default=1)
+    d.set_defaults(func=cmd_demo)
+    r = sub.add_parser("run", help="run the emulated payload in lock-step for a span of virtual time")
+    r.add_argument("--duration", type=_positive_float, default=10.0, help="virtual seconds (default 10)")
+    r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--every", type=int, default=1, help="print every Nth housekeeping sample (s)")
+    r.set_defaults(func=cmd_run)
+    from tools import deploy
+
+    deploy.add_parser(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("qsat: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
