@@ -10,6 +10,7 @@ MicroPython, per flight package.
 
 import ast
 import json
+import os
 import shutil
 import subprocess
 from collections import Counter
@@ -42,13 +43,18 @@ def micropython_available() -> str | None:
     return None
 
 
-def run_on_micropython(modules: list[str], timeout_s: float = MP_TIMEOUT_S) -> tuple[list[dict], str]:
-    """Run dotted test modules on MicroPython; return (records, raw stdout+stderr)."""
+def run_on_micropython(modules: list[str], timeout_s: float = MP_TIMEOUT_S,
+                       extra_dir: Path | None = None) -> tuple[list[dict], str]:
+    """Run dotted test modules on MicroPython; return (records, raw stdout+stderr).
+
+    ``extra_dir`` is mounted first on MicroPython's sys.path (the harness's own tests).
+    """
     why = micropython_available()
     if why:
         raise MicroPythonMissing(why)
+    env = dict(os.environ, MP_EXTRA=str(extra_dir)) if extra_dir else None
     proc = subprocess.run(["node", str(MP_RUNNER), str(ROOT), *modules], capture_output=True,
-                          text=True, timeout=timeout_s, cwd=ROOT)
+                          text=True, timeout=timeout_s, cwd=ROOT, env=env)
     records = [json.loads(line[len("@@MPTEST "):]) for line in proc.stdout.splitlines()
                if line.startswith("@@MPTEST ")]
     raw = proc.stdout + proc.stderr

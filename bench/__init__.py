@@ -1,0 +1,1 @@
+"""Benchmarks: print figures, never asserted by the tests (`python -m bench`)."""

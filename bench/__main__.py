@@ -1,0 +1,94 @@
+"""Print the project's benchmark figures (never asserted by the tests).
+
+    .venv/bin/python -m bench [--duration S]
+
+Figures: flight RAM after importing and initialising every flight module on
+MicroPython; garbage per fine-loop step on MicroPython; scheduler cost per step
+on CPython and MicroPython; real-time factor of the lock-step runner.  Wall
+times on MicroPython come from its WebAssembly port under Node.js on this
+machine, not from a board.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RAM_TARGET_BYTES = 128 * 1024
+
+
+def micropython_figures() -> dict:
+    proc = subprocess.run(["node", str(ROOT / "tests" / "mp" / "mp_run.mjs"), str(ROOT), "--script",
+                           str(ROOT / "bench" / "mp_boot.py")], capture_output=True, text=True, cwd=ROOT,
+                          timeout=600)
+    figs = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("@@BENCH "):
+            _, name, value, *unit = line.split()
+            figs[name] = (value, " ".join(unit))
+    if not figs:
+        raise SystemExit(f"bench: MicroPython run failed: {(proc.stdout + proc.stderr).strip()[-500:]}")
+    return figs
+
+
+def cpython_step_cost(steps: int = 20000) -> tuple[float, float]:
+    from hal.fake import FakeHal
+    from payload.app import PayloadApp
+    from payload.scheduler import Scheduler
+
+    hal = FakeHal()
+    app = PayloadApp(hal)
+    app.start()
+    s0, s1 = hal.fine_sensor
+    clock = hal.clock
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        s0.publish(1200, -800)
+        s1.publish(-300, 400)
+        app.step()
+        clock.advance(1000)
+    app_us = (time.perf_counter() - t0) / steps * 1e6
+    sch = Scheduler(clock)
+    g = sch.add_group("bench", 1000, isr=True)
+    g.tasks.append(lambda: None)
+    sch.start()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        sch.run(g)
+    return app_us, (time.perf_counter() - t0) / steps * 1e6
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--duration", type=float, default=20.0, help="virtual seconds of the lock-step run")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    mp = micropython_figures()
+    ram = int(mp["ram_after_boot_bytes"][0])
+    print(f"MicroPython {mp['mp_version'][0]} (WebAssembly port, Node.js {os.popen('node --version').read().strip()})")
+    print(f"  flight RAM after boot:            {ram:>9,d} B  (target <= {RAM_TARGET_BYTES:,d} B: "
+          f"{'met' if ram <= RAM_TARGET_BYTES else 'MISSED'})")
+    print(f"    of which module code and globals {int(mp['ram_modules_bytes'][0]):>7,d} B; the rest is the "
+          f"application, its rate groups and the fake HAL (incl. a {int(mp['ram_nvstore_fake_bytes'][0]):,d} B "
+          "non-volatile store image)")
+    print(f"  garbage per fine-loop step:       {float(mp['garbage_per_fine_step_bytes'][0]):>9.2f} B/step "
+          "(both beams, real dispatcher, 5,000 steps)")
+    print(f"  payload step (fine + due groups): {float(mp['app_step_us'][0]):>9.1f} us")
+    print(f"  bare dispatch of one task:        {float(mp['dispatch_us'][0]):>9.2f} us")
+    app_us, disp_us = cpython_step_cost()
+    print(f"CPython {sys.version.split()[0]}")
+    print(f"  payload step (fine + due groups): {app_us:>9.1f} us")
+    print(f"  bare dispatch of one task:        {disp_us:>9.2f} us")
+    from sim.lockstep import LockstepRunner
+
+    res = LockstepRunner(seed=1).run(args.duration)
+    print(f"Lock-step runner ({args.duration:g} s virtual, 1 kHz fine loop, thermal and vibration plants)")
+    print(f"  wall time {res.wall_s:.2f} s, real-time factor {res.realtime_factor:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
