@@ -58,12 +58,10 @@ def run_emulated(duration_s: float, seed: int, every_s: int = 1, quiet: bool = F
             _print_hk_row(row)
 
     res = runner.run(duration_s, on_hk=on_hk)
-    last = res.hk_rows[-1] if res.hk_rows else {}
     print(f"ran {res.duration_s:g} s virtual in {res.wall_s:.2f} s wall "
           f"(real-time factor {res.realtime_factor:.1f}x, {res.fine_steps} fine-loop steps)")
-    print(f"scheduler: fine {last.get('fine_runs', 0)} runs, {last.get('fine_overruns', 0)} overruns, "
-          f"{last.get('fine_slips', 0)} slips; thermal {last.get('thermal_runs', 0)} runs; "
-          f"housekeeping samples {len(res.hk_rows)}")
+    print("scheduler: " + "; ".join(f"{g.name} {g.runs} runs, {g.overruns} overruns, {g.slips} slips, "
+                                    f"max {g.max_exec_us} us" for g in runner.app.sched.groups))
     print(f"truth: crystal {res.crystal_temp_k[-1] - 273.15:.3f} C; pointing residual "
           + ", ".join(f"beam {b} {res.residual_rms_urad(b):.2f} urad rms/axis"
                       for b in range(res.error_x_nrad.shape[0])))

@@ -4,6 +4,7 @@
 #   node_modules/ with the MicroPython WebAssembly port pinned in package-lock.json.
 # A second run finds both up to date (stamps hold the hash of what was installed)
 # and changes nothing.  Stops with one line saying what is missing otherwise.
+# QSAT_SETUP_NO_APT=1 stops it from installing Node.js with apt-get.
 set -eu
 cd "$(dirname "$0")/.."
 quiet=0
@@ -35,7 +36,7 @@ fi
 
 # --- Node.js and the MicroPython WebAssembly port -----------------------------
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if [ -z "${QSAT_SETUP_NO_APT:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Node.js with apt-get"
     (apt-get update -qq && apt-get install -y -qq nodejs npm) >/dev/null 2>&1 || true
   fi
