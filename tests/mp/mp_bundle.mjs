@@ -9,7 +9,7 @@
 // "@@MPFATAL <message>" on stderr and exits 1.  Environment: MP_HEAP (bytes,
 // default 4 MiB).
 import fs from "node:fs";
-import path from "node:path";
+import { startMicroPython, copyTree, runOrDie } from "./mpfs.mjs";
 
 const [script, ...mounts] = process.argv.slice(2);
 if (!script) {
@@ -17,34 +17,7 @@ if (!script) {
   process.exit(2);
 }
 
-let loadMicroPython;
-try {
-  ({ loadMicroPython } = await import("@micropython/micropython-webassembly-pyscript"));
-} catch (e) {
-  console.error("@@MPFATAL MicroPython WebAssembly port not installed: run 'npm ci' in the repository root (tools/setup.sh does it)");
-  process.exit(3);
-}
-
-function copyTree(mp, hostDir, mpDir) {
-  mp.FS.mkdirTree(mpDir);
-  for (const ent of fs.readdirSync(hostDir, { withFileTypes: true })) {
-    const h = path.join(hostDir, ent.name);
-    const m = mpDir + "/" + ent.name;
-    if (ent.isDirectory()) {
-      if (ent.name !== "__pycache__") copyTree(mp, h, m);
-    } else {
-      mp.FS.writeFile(m, fs.readFileSync(h));
-    }
-  }
-}
-
-const heap = parseInt(process.env.MP_HEAP || String(4 * 1024 * 1024), 10);
-const mp = await loadMicroPython({
-  heapsize: heap,
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
-  linebuffer: true,
-});
+const mp = await startMicroPython();
 for (const spec of mounts) {
   const i = spec.lastIndexOf(":");
   if (i <= 0) {
@@ -53,9 +26,4 @@ for (const spec of mounts) {
   }
   copyTree(mp, spec.slice(0, i), spec.slice(i + 1));
 }
-try {
-  mp.runPython(fs.readFileSync(script, "utf8"));
-} catch (e) {
-  console.error("@@MPFATAL " + (e.message || String(e)));
-  process.exit(1);
-}
+runOrDie(mp, fs.readFileSync(script, "utf8"));

@@ -11,6 +11,7 @@
 // another directory at /extra (first on sys.path), for the harness's own tests.
 import fs from "node:fs";
 import path from "node:path";
+import { startMicroPython, copyTree, runOrDie } from "./mpfs.mjs";
 
 const [root, ...modules] = process.argv.slice(2);
 if (!root || modules.length === 0) {
@@ -18,40 +19,13 @@ if (!root || modules.length === 0) {
   process.exit(2);
 }
 
-let loadMicroPython;
-try {
-  ({ loadMicroPython } = await import("@micropython/micropython-webassembly-pyscript"));
-} catch (e) {
-  console.error("@@MPFATAL MicroPython WebAssembly port not installed: run 'npm ci' in the repository root (tools/setup.sh does it)");
-  process.exit(3);
-}
-
 const MOUNTS = ["bus", "hal", "payload", "tests"];
 const SKIP_DIRS = new Set(["emulated", "__pycache__", "node_modules"]);
+const isSource = (name) => name.endsWith(".py") || name.endsWith(".mpy");
 
-function copyTree(mp, hostDir, mpDir) {
-  mp.FS.mkdirTree(mpDir);
-  for (const ent of fs.readdirSync(hostDir, { withFileTypes: true })) {
-    const h = path.join(hostDir, ent.name);
-    const m = mpDir + "/" + ent.name;
-    if (ent.isDirectory()) {
-      if (!SKIP_DIRS.has(ent.name)) copyTree(mp, h, m);
-    } else if (ent.name.endsWith(".py") || ent.name.endsWith(".mpy")) {
-      mp.FS.writeFile(m, fs.readFileSync(h));
-    }
-  }
-}
-
-const heap = parseInt(process.env.MP_HEAP || String(4 * 1024 * 1024), 10);
-let out = "";
-const mp = await loadMicroPython({
-  heapsize: heap,
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
-  linebuffer: true,
-});
-for (const d of MOUNTS) copyTree(mp, path.join(root, d), "/repo/" + d);
-if (process.env.MP_EXTRA) copyTree(mp, process.env.MP_EXTRA, "/extra");
+const mp = await startMicroPython();
+for (const d of MOUNTS) copyTree(mp, path.join(root, d), "/repo/" + d, SKIP_DIRS, isSource);
+if (process.env.MP_EXTRA) copyTree(mp, process.env.MP_EXTRA, "/extra", SKIP_DIRS, isSource);
 
 const setup = `
 import sys
@@ -62,9 +36,4 @@ sys.path.insert(0, '/extra')
 const code = modules[0] === "--script"
   ? setup + fs.readFileSync(modules[1], "utf8")
   : setup + `import mptest\nmptest.main(${JSON.stringify(modules)})\n`;
-try {
-  mp.runPython(code);
-} catch (e) {
-  console.error("@@MPFATAL " + (e.message || String(e)));
-  process.exit(1);
-}
+runOrDie(mp, code);
