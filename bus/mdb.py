@@ -1,0 +1,252 @@
+"""The mission database: every packet, parameter, command and event, declared once.
+
+Plain tuples that MicroPython imports as they are.  From these declarations come
+the flight codecs (struct formats built at boot, ``bus.mdb_codec``), the ground's
+construct decoders (``ground_segment.mdb_construct``), the operator tools' command
+syntax, docs/icd.md and the XTCE export.  Nobody writes a packet layout twice.
+
+Conventions
+-----------
+Types: ``u8 i8 u16 i16 u32 i32 f32`` (big-endian on the wire).
+Parameter: ``(pid, name, type, unit, source, calib, limits, settable, description)``
+  - ``source`` ``"object.attr"``: the flight attribute the value comes from; the
+    application binds the object name at boot (``payload.pus_app``).
+  - ``calib`` None (engineering = raw), ``("lin", scale, offset, eng_unit)`` or
+    ``("enum", ((raw, text), ...))``.
+  - ``limits`` None or ``(red_lo, yellow_lo, yellow_hi, red_hi)`` in raw units; the
+    ground monitors them with persistence.
+  - ``settable`` None or ``(min, max)``: service 20 may set it within that range.
+Housekeeping packet: ``(sid, apid, name, default_interval_s, (parameter names))``.
+Command: ``(name, apid, service, subtype, function_id, args, hazardous, description)``;
+  ``function_id`` is the first application-data octet of TC[8,1], None elsewhere;
+  an argument is ``(name, type, min, max, unit)``.  Commands whose application
+  data is not a fixed list of arguments (TC[11,4] embeds packets; TC[3,5] takes a
+  counted list) have ``args`` None and their own layout in docs/icd.md.
+Event: ``(event_id, name, severity, apid, args, text)``; severity 1 informative,
+  2 low, 3 medium, 4 high (TM[5,severity]); ``args`` as for commands without ranges.
+"""
+
+from bus.compat import const
+
+# -- link and spacecraft ------------------------------------------------------------
+SPACECRAFT_ID = const(0x1A5)  # 10-bit TC/TM SCID (not assigned by SANA: emulation only)
+TM_FRAME_LEN = const(1115)  # octets, fixed, including header, OCF and FECF
+TC_FRAME_MAX_LEN = const(512)  # octets; the board's TC buffer
+TC_VCID = const(0)  # the one TC virtual channel (COP-1 on it)
+VC_REALTIME = const(0)  # TM: real-time housekeeping, events, verification, reports
+VC_PLAYBACK = const(1)  # TM: stored playback (packet store)
+VC_IDLE = const(7)  # TM: idle frames
+FARM_WINDOW = const(10)  # FARM-1 sliding window width W
+TIME_EPOCH = "1958-01-01T00:00:00 (CCSDS level-1 CDS epoch)"
+PORT_LAB = const(7301)  # UDP: raw space packets, one per datagram (development port)
+PORT_SPACE_TC = const(7302)  # UDP: CLTUs or bare TC frames of the space link
+PORT_SPACE_TM = const(7303)  # UDP: TM frames to the ground station service
+PORT_GROUND_OPS = const(7310)  # TCP loopback: operator tools to `qsat ground`
+
+# -- application process identifiers -------------------------------------------------
+APID_MANAGER = const(0x010)  # payload manager: scheduler, time, test, parameters, storage, CPU/memory
+APID_SOURCE = const(0x020)  # entangled-photon source
+APID_POINTING = const(0x030)  # acquisition, pointing and tracking
+APID_FDIR = const(0x040)  # fault management
+APID_IDLE = const(0x7FF)
+
+APPLICATIONS = (
+    # (apid, name, description)
+    (APID_MANAGER, "manager", "payload manager: scheduler, time, test, parameters, storage, CPU and memory"),
+    (APID_SOURCE, "source", "entangled-photon source controller"),
+    (APID_POINTING, "pointing", "acquisition, pointing and tracking of the two quantum beams"),
+    (APID_FDIR, "fdir", "fault detection, isolation and recovery"),
+)
+
+TYPE_FORMATS = {"u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i", "f32": "f"}
+TYPE_RANGES = {
+    "u8": (0, 0xFF), "i8": (-0x80, 0x7F), "u16": (0, 0xFFFF), "i16": (-0x8000, 0x7FFF),
+    "u32": (0, 0xFFFFFFFF), "i32": (-0x80000000, 0x7FFFFFFF),
+}
+
+_ONOFF = ("enum", ((0, "OFF"), (1, "ON")))
+_RESET = ("enum", ((1, "POWER_ON"), (3, "WATCHDOG"), (5, "SOFT")))
+_MK_TO_C = ("lin", 0.001, -273.15, "degC")
+
+# -- parameters ---------------------------------------------------------------------
+PARAMETERS = (
+    # manager (0x0100..)
+    (0x0101, "uptime_s", "u32", "s", "manager.uptime_s", None, None, None, "time since boot"),
+    (0x0102, "reset_cause", "u8", "", "manager.reset_cause", _RESET, None, None, "cause of the last reset"),
+    (0x0103, "mgr_cmd_accepted", "u16", "", "manager.cmd_accepted", None, None, None, "commands accepted by the manager"),
+    (0x0104, "mgr_cmd_rejected", "u16", "", "manager.cmd_rejected", None, None, None, "commands rejected by the manager"),
+    (0x0105, "tc_frames_accepted", "u16", "", "link.frames_accepted", None, None, None, "TC frames accepted by FARM-1"),
+    (0x0106, "tc_frames_rejected", "u16", "", "link.frames_rejected", None, None, None, "TC frames rejected (any reason)"),
+    (0x0107, "tc_packets_rejected", "u16", "", "link.packets_rejected", None, None, None, "TC packets failing acceptance"),
+    (0x0108, "tm_packets_sent", "u32", "", "link.packets_sent", None, None, None, "TM packets queued for downlink"),
+    (0x0109, "tm_packets_dropped", "u16", "", "link.packets_dropped", None, (0, 0, 0, 1), None, "TM packets refused: VC queue full"),
+    (0x010A, "fine_runs", "u32", "", "fine.runs", None, None, None, "fine rate group releases run"),
+    (0x010B, "fine_overruns", "u16", "", "fine.overruns", None, (0, 0, 0, 1), None, "fine rate group overruns"),
+    (0x010C, "fine_slips", "u16", "", "fine.slips", None, (0, 0, 0, 1), None, "fine rate group releases missed"),
+    (0x010D, "fine_max_exec_us", "u16", "us", "fine.max_exec_us", None, (0, 0, 700, 1000), None, "longest fine group execution"),
+    (0x010E, "coarse_overruns", "u16", "", "coarse.overruns", None, (0, 0, 0, 1), None, "coarse rate group overruns"),
+    (0x010F, "thermal_overruns", "u16", "", "thermal.overruns", None, (0, 0, 0, 1), None, "thermal rate group overruns"),
+    (0x0110, "heap_free_b", "u32", "B", "manager.heap_free_b", None, (8192, 32768, 0xFFFFFFFF, 0xFFFFFFFF), None, "MicroPython heap free (0 on CPython)"),
+    (0x0111, "schedule_enabled", "u8", "", "schedule.enabled", _ONOFF, None, None, "time-tagged schedule running"),
+    (0x0112, "schedule_entries", "u16", "", "schedule.count", None, None, None, "time-tagged commands waiting"),
+    (0x0113, "events_generated", "u16", "", "events.generated", None, None, None, "event reports generated"),
+    (0x0114, "time_valid", "u8", "", "time.valid", _ONOFF, None, None, "on-board time set by the ground"),
+    # source (0x0200..)
+    (0x0201, "src_cmd_accepted", "u16", "", "source.cmd_accepted", None, None, None, "commands accepted by the source"),
+    (0x0202, "src_cmd_rejected", "u16", "", "source.cmd_rejected", None, None, None, "commands rejected by the source"),
+    (0x0203, "crystal_temp_mk", "i32", "mK", "crystal.temp_mk", _MK_TO_C, (288150, 293150, 303150, 308150), None, "PPKTP crystal temperature"),
+    (0x0204, "crystal_error_mk", "i32", "mK", "crystal.error_mk", None, (-100, -10, 10, 100), None, "set point minus temperature"),
+    (0x0205, "tec_drive_u16", "u16", "", "crystal.drive", None, (1000, 2000, 63535, 64535), None, "TEC drive (32768: none)"),
+    (0x0206, "crystal_set_point_mk", "i32", "mK", "crystal.set_point_mk", _MK_TO_C, None, (288150, 333150), "crystal temperature set point"),
+    (0x0207, "crystal_kp", "u16", "LSB/mK", "crystal.kp", None, None, (0, 4000), "thermal loop proportional gain"),
+    (0x0208, "crystal_ki", "u16", "LSB/mK/step", "crystal.ki", None, None, (0, 1000), "thermal loop integral gain"),
+    (0x0209, "thermal_enabled", "u8", "", "crystal.enabled", _ONOFF, None, None, "crystal temperature loop running"),
+    # pointing (0x0300..)
+    (0x0301, "apt_cmd_accepted", "u16", "", "pointing.cmd_accepted", None, None, None, "commands accepted by pointing"),
+    (0x0302, "apt_cmd_rejected", "u16", "", "pointing.cmd_rejected", None, None, None, "commands rejected by pointing"),
+    (0x0303, "fsm0_x_nrad", "i32", "nrad", "beam0.u_x_nrad", None, (-1000000, -900000, 900000, 1000000), None, "beam 0 mirror command, x"),
+    (0x0304, "fsm0_y_nrad", "i32", "nrad", "beam0.u_y_nrad", None, (-1000000, -900000, 900000, 1000000), None, "beam 0 mirror command, y"),
+    (0x0305, "beam0_max_err_nrad", "u32", "nrad", "beam0.max_abs_err_nrad", None, None, None, "beam 0 largest error since last report"),
+    (0x0306, "beam0_frames", "u16", "", "beam0.frames", None, None, None, "beam 0 sensor frames since last report"),
+    (0x0307, "fine0_ki_q8", "u16", "1/256", "beam0.ki_q8", None, None, (0, 1024), "beam 0 fine loop gain (Q8)"),
+    (0x0308, "fsm1_x_nrad", "i32", "nrad", "beam1.u_x_nrad", None, (-1000000, -900000, 900000, 1000000), None, "beam 1 mirror command, x"),
+    (0x0309, "fsm1_y_nrad", "i32", "nrad", "beam1.u_y_nrad", None, (-1000000, -900000, 900000, 1000000), None, "beam 1 mirror command, y"),
+    (0x030A, "beam1_max_err_nrad", "u32", "nrad", "beam1.max_abs_err_nrad", None, None, None, "beam 1 largest error since last report"),
+    (0x030B, "beam1_frames", "u16", "", "beam1.frames", None, None, None, "beam 1 sensor frames since last report"),
+    (0x030C, "fine1_ki_q8", "u16", "1/256", "beam1.ki_q8", None, None, (0, 1024), "beam 1 fine loop gain (Q8)"),
+    # fdir (0x0400..)
+    (0x0401, "fdir_cmd_accepted", "u16", "", "fdir.cmd_accepted", None, None, None, "commands accepted by FDIR"),
+    (0x0402, "fdir_cmd_rejected", "u16", "", "fdir.cmd_rejected", None, None, None, "commands rejected by FDIR"),
+)
+
+# -- housekeeping packets (TM[3,25]) -------------------------------------------------------
+HOUSEKEEPING = (
+    (1, APID_MANAGER, "HK_MANAGER", 1, (
+        "uptime_s", "reset_cause", "mgr_cmd_accepted", "mgr_cmd_rejected", "tc_frames_accepted",
+        "tc_frames_rejected", "tc_packets_rejected", "tm_packets_sent", "tm_packets_dropped", "fine_runs",
+        "fine_overruns", "fine_slips", "fine_max_exec_us", "coarse_overruns", "thermal_overruns",
+        "heap_free_b", "schedule_enabled", "schedule_entries", "events_generated", "time_valid")),
+    (2, APID_SOURCE, "HK_SOURCE", 1, (
+        "src_cmd_accepted", "src_cmd_rejected", "crystal_temp_mk", "crystal_error_mk", "tec_drive_u16",
+        "crystal_set_point_mk", "thermal_enabled")),
+    (3, APID_POINTING, "HK_POINTING", 1, (
+        "apt_cmd_accepted", "apt_cmd_rejected", "fsm0_x_nrad", "fsm0_y_nrad", "beam0_max_err_nrad",
+        "beam0_frames", "fsm1_x_nrad", "fsm1_y_nrad", "beam1_max_err_nrad", "beam1_frames")),
+    (4, APID_FDIR, "HK_FDIR", 10, ("fdir_cmd_accepted", "fdir_cmd_rejected")),
+)
+
+# -- commands -----------------------------------------------------------------------
+_SID = ("sid", "u16", 1, 0xFFFF, "")
+COMMANDS = (
+    # every application: no-op and reset counters (TC[8,1] function 0 and 1), are-you-alive (TC[17,1])
+    ("MGR_NOOP", APID_MANAGER, 8, 1, 0, (), False, "no operation: increments the command counter"),
+    ("MGR_RESET_COUNTERS", APID_MANAGER, 8, 1, 1, (), False, "reset the manager's counters"),
+    ("MGR_PING", APID_MANAGER, 17, 1, None, (), False, "are-you-alive: answered by TM[17,2]"),
+    ("SRC_NOOP", APID_SOURCE, 8, 1, 0, (), False, "no operation"),
+    ("SRC_RESET_COUNTERS", APID_SOURCE, 8, 1, 1, (), False, "reset the source's counters"),
+    ("SRC_PING", APID_SOURCE, 17, 1, None, (), False, "are-you-alive"),
+    ("SRC_THERMAL_ENABLE", APID_SOURCE, 8, 1, 2, (("on", "u8", 0, 1, ""),), False, "run or stop the crystal temperature loop"),
+    ("APT_NOOP", APID_POINTING, 8, 1, 0, (), False, "no operation"),
+    ("APT_RESET_COUNTERS", APID_POINTING, 8, 1, 1, (), False, "reset the pointing counters"),
+    ("APT_PING", APID_POINTING, 17, 1, None, (), False, "are-you-alive"),
+    ("APT_FINE_ENABLE", APID_POINTING, 8, 1, 2, (("beam", "u8", 0, 1, ""), ("on", "u8", 0, 1, "")), False,
+     "close or open a beam's fine pointing loop"),
+    ("FDIR_NOOP", APID_FDIR, 8, 1, 0, (), False, "no operation"),
+    ("FDIR_RESET_COUNTERS", APID_FDIR, 8, 1, 1, (), False, "reset the FDIR counters"),
+    ("FDIR_PING", APID_FDIR, 17, 1, None, (), False, "are-you-alive"),
+    # service 3 (manager owns housekeeping generation)
+    ("HK_ENABLE", APID_MANAGER, 3, 5, None, (("n", "u8", 1, 1, ""), _SID), False, "enable periodic generation of a housekeeping packet"),
+    ("HK_DISABLE", APID_MANAGER, 3, 6, None, (("n", "u8", 1, 1, ""), _SID), False, "disable periodic generation of a housekeeping packet"),
+    ("HK_ONE_SHOT", APID_MANAGER, 3, 27, None, (("n", "u8", 1, 1, ""), _SID), False, "generate one housekeeping packet now"),
+    ("HK_SET_INTERVAL", APID_MANAGER, 3, 31, None, (("n", "u8", 1, 1, ""), _SID, ("interval_s", "u16", 1, 3600, "s")), False,
+     "change a housekeeping packet's collection interval"),
+    # service 5
+    ("EVENT_ENABLE", APID_MANAGER, 5, 5, None, (("n", "u8", 1, 1, ""), ("event_id", "u16", 0, 0xFFFF, "")), False, "enable an event report"),
+    ("EVENT_DISABLE", APID_MANAGER, 5, 6, None, (("n", "u8", 1, 1, ""), ("event_id", "u16", 0, 0xFFFF, "")), False, "disable an event report"),
+    # service 9 (mission subtype 128: set on-board time; 9,1: time report rate)
+    ("TIME_SET", APID_MANAGER, 9, 128, None, (("days", "u16", 0, 0xFFFF, "d"), ("ms_of_day", "u32", 0, 86399999, "ms")), False,
+     "set on-board time (CDS: days since 1958-01-01 and ms of day)"),
+    ("TIME_REPORT_RATE", APID_MANAGER, 9, 1, None, (("exponent", "u8", 0, 8, ""),), False, "time report every 2**exponent housekeeping seconds (0: off)"),
+    # service 11 (TC[11,4] carries packets: layout in docs/icd.md)
+    ("SCHED_ENABLE", APID_MANAGER, 11, 1, None, (), False, "enable the time-based schedule"),
+    ("SCHED_DISABLE", APID_MANAGER, 11, 2, None, (), False, "disable the time-based schedule"),
+    ("SCHED_RESET", APID_MANAGER, 11, 3, None, (), False, "delete every scheduled command"),
+    ("SCHED_INSERT", APID_MANAGER, 11, 4, None, None, False, "insert time-tagged commands"),
+    ("SCHED_DELETE", APID_MANAGER, 11, 5, None, (("n", "u8", 1, 1, ""), ("apid", "u16", 0, 0x7FF, ""), ("seq_count", "u16", 0, 0x3FFF, "")), False,
+     "delete the scheduled command with this request ID"),
+    ("SCHED_LIST", APID_MANAGER, 11, 16, None, (), False, "report every scheduled command (TM[11,10])"),
+    # service 20
+    ("PARAM_GET", APID_MANAGER, 20, 1, None, (("n", "u8", 1, 1, ""), ("pid", "u16", 0, 0xFFFF, "")), False, "report a parameter value (TM[20,2])"),
+    ("PARAM_SET", APID_MANAGER, 20, 3, None, (("n", "u8", 1, 1, ""), ("pid", "u16", 0, 0xFFFF, ""), ("value", "i32", -0x80000000, 0x7FFFFFFF, "")), False,
+     "set a parameter within its declared range"),
+)
+
+# -- events (TM[5,1..4]) ---------------------------------------------------------------
+EVENTS = (
+    (0x0100, "EV_BOOT", 1, APID_MANAGER, (("reset_cause", "u8"),), "payload software started"),
+    (0x0101, "EV_TC_REJECTED", 2, APID_MANAGER, (("apid", "u16"), ("code", "u16")), "telecommand packet rejected"),
+    (0x0102, "EV_FRAME_REJECTED", 2, APID_MANAGER, (("reason", "u8"),), "TC frame rejected by the link layer"),
+    (0x0103, "EV_TIME_SET", 1, APID_MANAGER, (("days", "u16"), ("ms_of_day", "u32")), "on-board time set"),
+    (0x0104, "EV_PARAM_SET", 1, APID_MANAGER, (("pid", "u16"), ("value", "i32")), "parameter changed"),
+    (0x0105, "EV_SCHED_EXECUTED", 1, APID_MANAGER, (("apid", "u16"), ("seq_count", "u16")), "time-tagged command released"),
+    (0x0106, "EV_HK_CHANGED", 1, APID_MANAGER, (("sid", "u16"), ("interval_s", "u16")), "housekeeping generation changed"),
+    (0x0107, "EV_TM_OVERFLOW", 3, APID_MANAGER, (("vcid", "u8"),), "TM queue full: packets dropped"),
+    (0x01F0, "EV_MGR_NOOP", 1, APID_MANAGER, (), "manager no-op"),
+    (0x01F1, "EV_MGR_RESET", 1, APID_MANAGER, (), "manager counters reset"),
+    (0x01F2, "EV_MGR_LENGTH", 2, APID_MANAGER, (("expected", "u16"), ("actual", "u16")), "manager command of wrong length"),
+    (0x02F0, "EV_SRC_NOOP", 1, APID_SOURCE, (), "source no-op"),
+    (0x02F1, "EV_SRC_RESET", 1, APID_SOURCE, (), "source counters reset"),
+    (0x02F2, "EV_SRC_LENGTH", 2, APID_SOURCE, (("expected", "u16"), ("actual", "u16")), "source command of wrong length"),
+    (0x0201, "EV_THERMAL_MODE", 1, APID_SOURCE, (("on", "u8"),), "crystal temperature loop started or stopped"),
+    (0x03F0, "EV_APT_NOOP", 1, APID_POINTING, (), "pointing no-op"),
+    (0x03F1, "EV_APT_RESET", 1, APID_POINTING, (), "pointing counters reset"),
+    (0x03F2, "EV_APT_LENGTH", 2, APID_POINTING, (("expected", "u16"), ("actual", "u16")), "pointing command of wrong length"),
+    (0x0301, "EV_FINE_MODE", 1, APID_POINTING, (("beam", "u8"), ("on", "u8")), "fine loop closed or opened"),
+    (0x04F0, "EV_FDIR_NOOP", 1, APID_FDIR, (), "FDIR no-op"),
+    (0x04F1, "EV_FDIR_RESET", 1, APID_FDIR, (), "FDIR counters reset"),
+    (0x04F2, "EV_FDIR_LENGTH", 2, APID_FDIR, (("expected", "u16"), ("actual", "u16")), "FDIR command of wrong length"),
+)
+
+
+# -- look-ups (slow path: boot and ground) --------------------------------------------
+def parameter(name):
+    for p in PARAMETERS:
+        if p[1] == name:
+            return p
+    raise KeyError("no parameter %s" % name)
+
+
+def parameter_by_id(pid):
+    for p in PARAMETERS:
+        if p[0] == pid:
+            return p
+    return None
+
+
+def command(name):
+    for c in COMMANDS:
+        if c[0] == name:
+            return c
+    raise KeyError("no command %s" % name)
+
+
+def event(name):
+    for e in EVENTS:
+        if e[1] == name:
+            return e
+    raise KeyError("no event %s" % name)
+
+
+def args_format(args):
+    """struct format (big-endian) of a command's or event's fixed arguments."""
+    f = ">"
+    for a in args:
+        f += TYPE_FORMATS[a[1]]
+    return f
+
+
+def hk_format(sid_entry):
+    f = ">"
+    for name in sid_entry[4]:
+        f += TYPE_FORMATS[parameter(name)[2]]
+    return f
