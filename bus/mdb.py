@@ -64,6 +64,45 @@ TYPE_RANGES = {
     "u32": (0, 0xFFFFFFFF), "i32": (-0x80000000, 0x7FFFFFFF),
 }
 
+# -- verification failure codes (TM[1,2], [1,4], [1,8]) beyond the packet-level
+#    codes of bus.pus: (code, name, text).  The ground prints the text.
+FAIL_ILLEGAL_APID = const(0x0101)
+FAIL_ILLEGAL_SERVICE = const(0x0102)
+FAIL_ILLEGAL_SUBTYPE = const(0x0103)
+FAIL_ILLEGAL_FUNCTION = const(0x0104)
+FAIL_LENGTH = const(0x0105)
+FAIL_ARG_RANGE = const(0x0106)
+FAIL_UNKNOWN_PARAMETER = const(0x0107)
+FAIL_PARAM_READ_ONLY = const(0x0108)
+FAIL_PARAM_RANGE = const(0x0109)
+FAIL_UNKNOWN_SID = const(0x010A)
+FAIL_UNKNOWN_EVENT = const(0x010B)
+FAIL_SCHEDULE_FULL = const(0x010C)
+FAIL_SCHEDULE_NOT_FOUND = const(0x010D)
+FAIL_TIME_NOT_SET = const(0x010E)
+FAIL_RELEASE_IN_PAST = const(0x010F)
+FAIL_SCHEDULE_ENTRY = const(0x0110)
+FAIL_INTERNAL = const(0x01FF)
+FAILURES = (
+    (FAIL_ILLEGAL_APID, "ILLEGAL_APID", "no on-board application has this APID"),
+    (FAIL_ILLEGAL_SERVICE, "ILLEGAL_SERVICE", "the application does not provide this service"),
+    (FAIL_ILLEGAL_SUBTYPE, "ILLEGAL_SUBTYPE", "the service has no such message subtype here"),
+    (FAIL_ILLEGAL_FUNCTION, "ILLEGAL_FUNCTION", "the application has no such function"),
+    (FAIL_LENGTH, "WRONG_LENGTH", "application data length differs from the declaration"),
+    (FAIL_ARG_RANGE, "ARGUMENT_OUT_OF_RANGE", "an argument is outside its declared range"),
+    (FAIL_UNKNOWN_PARAMETER, "UNKNOWN_PARAMETER", "no parameter has this ID"),
+    (FAIL_PARAM_READ_ONLY, "PARAMETER_READ_ONLY", "the parameter cannot be set"),
+    (FAIL_PARAM_RANGE, "PARAMETER_OUT_OF_RANGE", "value outside the parameter's settable range"),
+    (FAIL_UNKNOWN_SID, "UNKNOWN_SID", "no housekeeping packet has this SID"),
+    (FAIL_UNKNOWN_EVENT, "UNKNOWN_EVENT", "no event has this ID"),
+    (FAIL_SCHEDULE_FULL, "SCHEDULE_FULL", "the time-based schedule has no free slot"),
+    (FAIL_SCHEDULE_NOT_FOUND, "SCHEDULE_NOT_FOUND", "no scheduled command has this request ID"),
+    (FAIL_TIME_NOT_SET, "TIME_NOT_SET", "on-board time has not been set by the ground"),
+    (FAIL_RELEASE_IN_PAST, "RELEASE_IN_PAST", "release time already passed"),
+    (FAIL_SCHEDULE_ENTRY, "BAD_SCHEDULE_ENTRY", "an embedded command is malformed"),
+    (FAIL_INTERNAL, "INTERNAL_ERROR", "the command's handler failed on board (a flight software fault)"),
+)
+
 _ONOFF = ("enum", ((0, "OFF"), (1, "ON")))
 _RESET = ("enum", ((1, "POWER_ON"), (3, "WATCHDOG"), (5, "SOFT")))
 _MK_TO_C = ("lin", 0.001, -273.15, "degC")

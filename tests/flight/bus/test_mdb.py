@@ -76,3 +76,10 @@ def test_lookups():
     assert mdb.parameter_by_id(0x0203)[1] == "crystal_temp_mk"
     assert mdb.parameter_by_id(0xBEEF) is None
     assert mdb.args_format((("a", "u8"), ("b", "i32"))) == ">Bi"
+
+
+def test_failure_codes_unique_and_named():
+    _unique([f[0] for f in mdb.FAILURES])
+    _unique([f[1] for f in mdb.FAILURES])
+    for code, name, text in mdb.FAILURES:
+        assert 0x0100 <= code <= 0x01FF and text, name
