@@ -80,6 +80,36 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_icd(args) -> int:
+    from ground_segment import icd
+
+    if args.check:
+        if icd.ICD_PATH.read_text() != icd.generate():
+            print("qsat icd: docs/icd.md is stale; run 'qsat icd'", file=sys.stderr)
+            return 1
+        print("docs/icd.md is up to date")
+        return 0
+    print(f"wrote {icd.write()}")
+    return 0
+
+
+def cmd_xtce(args) -> int:
+    from ground_segment import xtce
+
+    data = xtce.generate()
+    if args.out == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        try:
+            with open(args.out, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            print(f"qsat xtce: cannot write {args.out}: {e.strerror}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.out} ({len(data)} bytes, XTCE 1.2)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qsat", description="Quantum-satellite payload: flight software, emulator, ground tools")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -92,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--every", type=int, default=1, help="print every Nth housekeeping sample (s)")
     r.set_defaults(func=cmd_run)
+    i = sub.add_parser("icd", help="regenerate docs/icd.md from the mission database")
+    i.add_argument("--check", action="store_true", help="only check that docs/icd.md is up to date")
+    i.set_defaults(func=cmd_icd)
+    x = sub.add_parser("xtce", help="export the mission database as XTCE 1.2")
+    x.add_argument("--out", default="-", help="output file (default: standard output)")
+    x.set_defaults(func=cmd_xtce)
     from tools import deploy
 
     deploy.add_parser(sub)

@@ -1,0 +1,1 @@
+"""Ground segment (CPython): station service, decoders, archive, QKD post-processing."""

@@ -1,0 +1,72 @@
+"""PUS service 1, request verification: TM[1,1..8] for each telecommand.
+
+Success reports follow the request's acknowledgement flags (acceptance 0b0001,
+start 0b0010, progress 0b0100, completion 0b1000; ECSS-E-ST-70-41C §7.4.3.1);
+failure reports are always sent.  Each report carries the request ID (packet
+version, type, secondary-header flag and APID; sequence flags and count) and,
+for failures, a 16-bit failure code (``bus.pus`` packet-level codes and
+``bus.mdb`` FAILURES), so that the ground can say why in words.
+"""
+
+import struct
+
+from bus.compat import const
+
+ACK_ACCEPTANCE = const(0b0001)
+ACK_START = const(0b0010)
+ACK_PROGRESS = const(0b0100)
+ACK_COMPLETION = const(0b1000)
+
+# success subtype of each stage; its failure subtype is one more
+STAGE_ACCEPTANCE = const(1)
+STAGE_START = const(3)
+STAGE_PROGRESS = const(5)
+STAGE_COMPLETION = const(7)
+_FLAG_OF_STAGE = {1: ACK_ACCEPTANCE, 3: ACK_START, 5: ACK_PROGRESS, 7: ACK_COMPLETION}
+
+
+class Verification:
+    def __init__(self, tm, apids, default_apid):
+        self._tm = tm
+        self._apids = apids  # APIDs of the on-board applications
+        self._default = default_apid  # reports on requests to an unknown APID
+        self._buf = bytearray(8)  # request ID (4) + failure code or step (2) + spare
+        self.successes = 0
+        self.failures = 0
+
+    def _request_id(self, tc):
+        """Pack the request ID; return the APID the report comes from (the request's)."""
+        struct.pack_into(">HH", self._buf, 0, 0x1800 | tc.apid, (tc.seq_flags << 14) | tc.seq_count)
+        return tc.apid if tc.apid in self._apids else self._default
+
+    def report(self, tc, stage):
+        """Success report of ``stage`` if the request asked for it."""
+        if not tc.ack_flags & _FLAG_OF_STAGE[stage]:
+            return
+        apid = self._request_id(tc)
+        self.successes += 1
+        self._tm.send(apid, 1, stage, self._buf, 4)
+
+    def accepted(self, tc):
+        self.report(tc, STAGE_ACCEPTANCE)
+
+    def started(self, tc):
+        self.report(tc, STAGE_START)
+
+    def progress(self, tc, step):
+        if not tc.ack_flags & ACK_PROGRESS:
+            return
+        apid = self._request_id(tc)
+        struct.pack_into(">H", self._buf, 4, step)
+        self.successes += 1
+        self._tm.send(apid, 1, STAGE_PROGRESS, self._buf, 6)
+
+    def completed(self, tc):
+        self.report(tc, STAGE_COMPLETION)
+
+    def fail(self, tc, stage, code):
+        """Failure report of ``stage`` (always sent) with its failure code."""
+        apid = self._request_id(tc)
+        struct.pack_into(">H", self._buf, 4, code)
+        self.failures += 1
+        self._tm.send(apid, 1, stage + 1, self._buf, 6)
