@@ -4,9 +4,10 @@
 
 Figures: flight RAM after importing and initialising every flight module on
 MicroPython; garbage per fine-loop step on MicroPython; scheduler cost per step
-on CPython and MicroPython; real-time factor of the lock-step runner.  Wall
-times on MicroPython come from its WebAssembly port under Node.js on this
-machine, not from a board.
+on CPython and MicroPython; link-layer costs on MicroPython (TC frame decode,
+FARM-1 step, CLTU decode, TM frame building: bench/mp_link.py); real-time
+factor of the lock-step runner.  Wall times on MicroPython come from its
+WebAssembly port under Node.js on this machine, not from a board.
 """
 
 import argparse
@@ -20,9 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RAM_TARGET_BYTES = 128 * 1024
 
 
-def micropython_figures() -> dict:
+def micropython_figures(script: str = "mp_boot.py") -> dict:
+    """Run ``bench/<script>`` on MicroPython; return its ``@@BENCH`` figures {name: (value, unit)}."""
     proc = subprocess.run(["node", str(ROOT / "tests" / "mp" / "mp_run.mjs"), str(ROOT), "--script",
-                           str(ROOT / "bench" / "mp_boot.py")], capture_output=True, text=True, cwd=ROOT,
+                           str(ROOT / "bench" / script)], capture_output=True, text=True, cwd=ROOT,
                           timeout=600)
     figs = {}
     for line in proc.stdout.splitlines():
@@ -30,7 +32,8 @@ def micropython_figures() -> dict:
             _, name, value, *unit = line.split()
             figs[name] = (value, " ".join(unit))
     if not figs:
-        raise SystemExit(f"bench: MicroPython run failed: {(proc.stdout + proc.stderr).strip()[-500:]}")
+        raise SystemExit(f"bench: MicroPython run of {script} failed: "
+                         f"{(proc.stdout + proc.stderr).strip()[-500:]}")
     return figs
 
 
@@ -78,6 +81,20 @@ def main(argv=None) -> int:
           "(both beams, real dispatcher, 5,000 steps)")
     print(f"  payload step (fine + due groups): {float(mp['app_step_us'][0]):>9.1f} us")
     print(f"  bare dispatch of one task:        {float(mp['dispatch_us'][0]):>9.2f} us")
+    link = micropython_figures("mp_link.py")
+    print(f"Link layer on board (MicroPython; {link['tc_frame_len'][0]}-octet TC frames, "
+          f"{link['cltu_len'][0]}-octet CLTUs)")
+    for label, key, garbage in (
+        ("TC frame decode (length, FECF, header)", "tc_decode_us", "tc_decode_garbage"),
+        ("FARM-1 state table alone", "farm_process_us", None),
+        ("FARM-1 step (decode + FARM-1 + release)", "farm_step_us", "farm_step_garbage"),
+        ("CLTU decode (BCH single-error correction)", "cltu_decode_us", "cltu_decode_garbage"),
+        ("TM frame of 512 octets from queued packets", "tm_frame_512_us", "tm_frame_512_garbage"),
+        ("TM frame of 1115 octets from queued packets", "tm_frame_1115_us", "tm_frame_1115_garbage"),
+    ):
+        tail = f", {float(link[garbage][0]):.2f} B garbage" if garbage else ""
+        print(f"  {label + ':':<45s}{float(link[key][0]):>9.1f} us/frame{tail}")
+    print(f"  {'CLTU decode per octet:':<45s}{float(link['cltu_decode_per_octet_us'][0]):>9.2f} us")
     app_us, disp_us = cpython_step_cost()
     print(f"CPython {sys.version.split()[0]}")
     print(f"  payload step (fine + due groups): {app_us:>9.1f} us")
@@ -87,6 +104,9 @@ def main(argv=None) -> int:
     res = LockstepRunner(seed=1).run(args.duration)
     print(f"Lock-step runner ({args.duration:g} s virtual, 1 kHz fine loop, thermal and vibration plants)")
     print(f"  wall time {res.wall_s:.2f} s, real-time factor {res.realtime_factor:.1f}x")
+    from bench import pus as pus_bench
+
+    pus_bench.main([])
     return 0
 
 

@@ -36,7 +36,7 @@ TC_VCID = const(0)  # the one TC virtual channel (COP-1 on it)
 VC_REALTIME = const(0)  # TM: real-time housekeeping, events, verification, reports
 VC_PLAYBACK = const(1)  # TM: stored playback (packet store)
 VC_IDLE = const(7)  # TM: idle frames
-FARM_WINDOW = const(10)  # FARM-1 sliding window width W
+FARM_WINDOW = const(20)  # FARM-1 sliding window width W (>= 2K, FOP-1 K = 10)
 TIME_EPOCH = "1958-01-01T00:00:00 (CCSDS level-1 CDS epoch)"
 PORT_LAB = const(7301)  # UDP: raw space packets, one per datagram (development port)
 PORT_SPACE_TC = const(7302)  # UDP: CLTUs or bare TC frames of the space link
@@ -116,7 +116,7 @@ PARAMETERS = (
     (0x0104, "mgr_cmd_rejected", "u16", "", "manager.cmd_rejected", None, None, None, "commands rejected by the manager"),
     (0x0105, "tc_frames_accepted", "u16", "", "link.frames_accepted", None, None, None, "TC frames accepted by FARM-1"),
     (0x0106, "tc_frames_rejected", "u16", "", "link.frames_rejected", None, None, None, "TC frames rejected (any reason)"),
-    (0x0107, "tc_packets_rejected", "u16", "", "link.packets_rejected", None, None, None, "TC packets failing acceptance"),
+    (0x0107, "tc_packets_rejected", "u16", "", "router.packets_rejected", None, None, None, "TC packets failing acceptance"),
     (0x0108, "tm_packets_sent", "u32", "", "link.packets_sent", None, None, None, "TM packets queued for downlink"),
     (0x0109, "tm_packets_dropped", "u16", "", "link.packets_dropped", None, (0, 0, 0, 1), None, "TM packets refused: VC queue full"),
     (0x010A, "fine_runs", "u32", "", "fine.runs", None, None, None, "fine rate group releases run"),

@@ -17,6 +17,7 @@ from payload.fine_loop import FinePointingLoop
 from payload.thermal_loop import CrystalThermalLoop
 
 WATCHDOG_TIMEOUT_MS = const(2000)  # fed by the 10 Hz group: 20 missed releases
+COMMS_PERIOD_US = const(50000)  # 20 Hz: link polling, TC routing, TM frames, schedule
 
 # Housekeeping parameters in the order of PayloadApp.hk (issue 3 turns this
 # into PUS service 3 packets declared in the mission database).
@@ -34,7 +35,7 @@ HK_FIELDS = (
 
 
 class PayloadApp:
-    def __init__(self, hal, fine_period_us=FINE_PERIOD_US):
+    def __init__(self, hal, fine_period_us=FINE_PERIOD_US, lab_enabled=True):
         hal.check()
         self.hal = hal
         self.hk = array("i", [0] * len(HK_FIELDS))  # latest housekeeping sample
@@ -55,10 +56,71 @@ class PayloadApp:
         self.thermal.tasks.append(hal.watchdog.feed)
         self.hk_group.tasks.append(self.sample_hk)
         self._boot_ms = 0
+        self.comms = self.sched.add_group("comms", COMMS_PERIOD_US)
+        self._build_services(lab_enabled)
+
+    def _build_services(self, lab_enabled):
+        """PUS services, applications and the link stack (bus/mdb.py declares them)."""
+        from bus import mdb
+        from bus.cds_time import FlightTime
+        from bus.pus import TcPacketReader, TmPacketWriter
+        from payload.apps import FdirApp, PointingApp, SourceApp
+        from payload.link import LinkStack
+        from payload.manager import Manager
+        from payload.parameters import ParameterTable
+        from payload.s11_schedule import Schedule
+        from payload.s1_verification import Verification
+        from payload.s3_housekeeping import Housekeeping
+        from payload.s5_events import EventService
+        from payload.s9_time import TimeService
+        from payload.tc_router import TcRouter
+        from payload.tm_out import TmOut
+
+        hal = self.hal
+        apids = [a[0] for a in mdb.APPLICATIONS]
+        flight_time = FlightTime(hal.clock)
+        tm = TmOut(TmPacketWriter(flight_time, apids, max_app_data_len=1024))
+        self.services = services = Services()
+        services.tm = tm
+        services.time = TimeService(tm, flight_time)
+        services.verification = Verification(tm, apids, mdb.APID_MANAGER)
+        services.events = EventService(tm)
+        self.source_app = SourceApp(services, self.crystal)
+        self.pointing_app = PointingApp(services, self.beams)
+        self.fdir_app = FdirApp(services)
+        reader = TcPacketReader()
+        self.schedule = Schedule(tm, services.time.now, self._release_scheduled)
+        objects = {
+            "fine": self.fine, "coarse": self.coarse, "thermal": self.thermal,
+            "schedule": self.schedule, "events": services.events, "time": services.time,
+            "source": self.source_app, "crystal": self.crystal, "pointing": self.pointing_app,
+            "beam0": self.beams[0], "beam1": self.beams[1], "fdir": self.fdir_app,
+        }
+        self.manager = Manager(services, self.schedule, hal.clock, hal.watchdog.reset_cause())
+        self.router = TcRouter(services, reader, (self.manager, self.source_app, self.pointing_app, self.fdir_app))
+        self.link = LinkStack(hal, self.router, tm, lab_enabled=lab_enabled)
+        objects["manager"] = self.manager
+        objects["router"] = self.router
+        objects["link"] = self.link
+        # every object a parameter reads from exists now: bind the database to them
+        self.params = ParameterTable(objects)
+        self.housekeeping = Housekeeping(tm, self.params)
+        self.manager.params = self.params
+        self.manager.hk = self.housekeeping
+        self.comms.tasks.append(self.link.poll)
+        self.comms.tasks.append(self.schedule.tick)
+        self.hk_group.tasks.append(self.manager.tick_1hz)
+        self.hk_group.tasks.append(self.housekeeping.tick_1hz)
+
+    def _release_scheduled(self, buf, n):
+        self.router.accept(buf, n, 0)
 
     def start(self):
         """Release the rate groups, enable the loops and start the watchdog."""
+        from bus import mdb
+
         self._boot_ms = self.hal.clock.ticks_ms()
+        self.services.events.raise_args(mdb.event("EV_BOOT")[0], self.hal.watchdog.reset_cause())
         for loop in self.beams:
             loop.enabled = True
         self.crystal.enabled = True
@@ -115,3 +177,13 @@ class PayloadApp:
         for i in range(len(HK_FIELDS)):
             d[HK_FIELDS[i]] = self.hk[i]
         return d
+
+
+class Services:
+    """What every application reaches: tm, time, verification, events."""
+
+    tm = None
+    time = None
+    verification = None
+    events = None
+

@@ -14,16 +14,15 @@ from payload.pus_app import PusApp
 
 
 class Manager(PusApp):
-    def __init__(self, services, params, housekeeping, schedule, clock, reset_cause):
-        self.params = params
-        self.hk = housekeeping
+    def __init__(self, services, schedule, clock, reset_cause):
+        self.params = None  # payload.parameters.ParameterTable, bound after every application exists
+        self.hk = None  # payload.s3_housekeeping.Housekeeping, likewise
         self.schedule = schedule
         self._clock = clock
         self._boot_ms = clock.ticks_ms()
         self.reset_cause = reset_cause
         self.uptime_s = 0
         self.heap_free_b = 0
-        self.time_report_exponent = 0
         self._reply = bytearray(16)
         super().__init__(mdb.APID_MANAGER, "manager", services)
 
@@ -33,7 +32,7 @@ class Manager(PusApp):
 
         self.uptime_s = ticks_diff(self._clock.ticks_ms(), self._boot_ms) // 1000
         self.heap_free_b = gc.mem_free() if hasattr(gc, "mem_free") else 0
-        e = self.time_report_exponent
+        e = self.services.time.exponent
         if e and self.uptime_s % (1 << e) == 0:
             self.services.time.report(self.apid)
 
@@ -93,7 +92,7 @@ class Manager(PusApp):
         return 0
 
     def cmd_time_report_rate(self, args, tc):
-        self.time_report_exponent = args[0]
+        self.services.time.exponent = args[0]
         return 0
 
     # -- service 11 ---------------------------------------------------------------

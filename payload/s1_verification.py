@@ -36,7 +36,7 @@ class Verification:
 
     def _request_id(self, tc):
         """Pack the request ID; return the APID the report comes from (the request's)."""
-        struct.pack_into(">HH", self._buf, 0, 0x1800 | tc.apid, (tc.seq_flags << 14) | tc.seq_count)
+        tc.request_id_into(self._buf, 0)
         return tc.apid if tc.apid in self._apids else self._default
 
     def report(self, tc, stage):

@@ -29,9 +29,9 @@ class TcRouter:
         code = tc.parse(buf, offset, n)
         if code:
             self.packets_rejected += 1
-            if tc.header_ok:
+            if tc.request_id_valid:
                 self._services.verification.fail(tc, 1, code)
-            self._services.events.raise_args(mdb.event("EV_TC_REJECTED")[0], tc.apid if tc.header_ok else 0, code)
+            self._services.events.raise_args(mdb.event("EV_TC_REJECTED")[0], tc.apid if tc.request_id_valid else 0, code)
             return code
         tc.buf = buf
         app = self._apps.get(tc.apid)

@@ -1,0 +1,142 @@
+"""The on-board ends of the space link and of the lab port.
+
+Uplink (HAL link "space"): each received chunk is either a CLTU stream (start
+sequence 0xEB90: BCH-decoded by ``bus.cltu.CltuDecoder``) or, on a datagram
+link, a bare TC transfer frame.  Frames are checked by ``bus.tc_frame``
+(SCID, VCID, length, FECF), then FARM-1 decides (``bus.farm``); the packets in
+an accepted frame's data field go to the TC router, and the FARM's buffer is
+released once they have been processed, so the CLCW's Wait flag reflects a
+real buffer.
+
+Downlink: every TM packet is queued on the real-time virtual channel of
+``bus.tm_frame.TmFrameBuilder``; ``poll`` sends up to ``frames_per_poll``
+frames, each with the FARM's CLCW in its OCF, and at least one frame (idle if
+nothing is queued) after any uplink activity and once a second, so the ground
+always has a fresh CLCW without any enable command.
+
+Lab port (HAL link "lab"): raw space packets in, one per datagram, and every
+TM packet out, one per datagram; no frames, no COP-1.  ``lab_enabled`` False
+(a flight configuration) ignores it entirely.
+"""
+
+from bus import mdb
+from bus.cltu import CltuDecoder
+from bus.farm import Farm1, ACCEPT_AD, ACCEPT_BD
+from bus.spacepacket import packet_len_of, MIN_PACKET_LEN
+from bus.tc_frame import TcFrameReader
+from bus.tm_frame import TmFrameBuilder
+from bus.compat import const
+from hal.interface import ticks_diff
+
+RX_BUF_LEN = const(2048)
+KEEPALIVE_MS = const(1000)  # longest time without a downlink frame
+
+
+class LinkStack:
+    def __init__(self, hal, router, tm_out, lab_enabled=True, frames_per_poll=8):
+        self._clock = hal.clock
+        self._space = hal.links.get("space")
+        self._lab = hal.links.get("lab") if lab_enabled else None
+        self._router = router
+        self.lab_enabled = lab_enabled
+        self.frames_per_poll = frames_per_poll
+        self.cltu = CltuDecoder(max_frame_len=mdb.TC_FRAME_MAX_LEN)
+        self.frame_reader = TcFrameReader(mdb.SPACECRAFT_ID, vcids=(mdb.TC_VCID,), max_len=mdb.TC_FRAME_MAX_LEN)
+        self.farm = Farm1(mdb.TC_VCID, mdb.FARM_WINDOW)
+        self.builder = TmFrameBuilder(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN, vc_slots=(16, 8))
+        self._rx = bytearray(RX_BUF_LEN)
+        self._last_tx_ms = self._clock.ticks_ms()
+        self._uplink_seen = False  # a TC frame arrived since the last downlink frame
+        self.frames_accepted = 0  # TC frames FARM-1 accepted (AD and BD) or executed (BC)
+        self.frames_rejected = 0  # TC frames refused by the frame checks or FARM-1
+        self.frames_sent = 0  # TM frames written to the space link
+        self.lab_packets_in = 0
+        self.packets_dropped = 0  # TM packets refused by a full VC queue
+        tm_out.sinks.append(self._queue_space)
+        if self._lab is not None:
+            tm_out.sinks.append(self._send_lab)
+
+    @property
+    def packets_sent(self):
+        return self.builder.queued[mdb.VC_REALTIME]
+
+    # -- downlink -------------------------------------------------------------------
+    def _queue_space(self, buf, n):
+        if not self.builder.queue_packet(mdb.VC_REALTIME, buf, n):
+            self.packets_dropped += 1
+            return False
+        return True
+
+    def _send_lab(self, buf, n):
+        self._lab.write(memoryview(buf)[:n])
+        return True
+
+    def _send_frames(self):
+        if self._space is None:
+            return
+        b = self.builder
+        sent = 0
+        now = self._clock.ticks_ms()
+        keepalive = self._uplink_seen or ticks_diff(now, self._last_tx_ms) >= KEEPALIVE_MS
+        while sent < self.frames_per_poll and (b.pending(mdb.VC_REALTIME) or b.pending(mdb.VC_PLAYBACK)
+                                                or (keepalive and sent == 0)):
+            self._space.write(b.next_frame(self.farm.clcw()))
+            sent += 1
+        if sent:
+            self.frames_sent += sent
+            self._last_tx_ms = now
+            self._uplink_seen = False
+
+    # -- uplink ---------------------------------------------------------------------
+    def _frame(self, buf, n, offset):
+        r = self.frame_reader
+        if r.parse(buf, n, offset):
+            self.frames_rejected += 1
+            return
+        self._uplink_seen = True
+        verdict = self.farm.process(r)
+        if verdict != ACCEPT_AD and verdict != ACCEPT_BD:
+            if verdict < 16:  # BC_UNLOCK_DONE / BC_SET_VR_DONE
+                self.frames_accepted += 1
+            else:
+                self.frames_rejected += 1
+            return
+        self.frames_accepted += 1
+        pos = r.data_offset
+        end = pos + r.data_len
+        while end - pos >= MIN_PACKET_LEN:  # a data field may block several packets
+            plen = packet_len_of(buf, pos)
+            if plen > end - pos:
+                plen = end - pos  # truncated: the router reports it INCOMPLETE
+            self._router.accept(buf, plen, pos)
+            pos += plen
+        if verdict == ACCEPT_AD:
+            self.farm.buffer_released()
+
+    def _space_in(self, n):
+        buf = self._rx
+        if n >= 2 and buf[0] == 0xEB and buf[1] == 0x90 or self.cltu._state:
+            i = 0
+            while i < n:
+                i = self.cltu.feed_buf(buf, i, n)
+                if self.cltu.frame_len:
+                    self._frame(self.cltu.frame, self.cltu.frame_len, 0)
+        else:
+            self._frame(buf, n, 0)
+
+    def poll(self):
+        """Take what the links received, run it through the stack, send frames (comms group)."""
+        space = self._space
+        if space is not None:
+            n = space.readinto(self._rx)
+            while n:
+                self._space_in(n)
+                n = space.readinto(self._rx)
+        lab = self._lab
+        if lab is not None:
+            n = lab.readinto(self._rx)
+            while n:
+                self.lab_packets_in += 1
+                self._router.accept(self._rx, n, 0)
+                n = lab.readinto(self._rx)
+        self._send_frames()
