@@ -1,0 +1,123 @@
+"""The payload's space link: CLTU -> TC frame -> FARM-1 -> packet, TM frames with CLCW."""
+
+from bus import clcw as clcw_mod
+from bus import mdb
+from bus.cltu import cltu_encode
+from bus.pus import pack_tc, unpack_tm
+from bus.tc_frame import tc_frame, FRAME_AD, FRAME_BC, FRAME_BD, UNLOCK
+from bus.tm_frame import TmFrameReader
+from hal.fake import FakeHal
+from payload.app import PayloadApp
+
+
+class Link:
+    def __init__(self):
+        self.hal = FakeHal()
+        self.app = PayloadApp(self.hal)
+        self.app.start()
+        self.space = self.hal.links["space"]
+        self.ground = TmFrameReader(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN)
+
+    def run_ms(self, ms):
+        i = 0
+        while i < ms:
+            self.app.step()
+            self.hal.clock.advance(1000)
+            i += 1
+
+    def uplink(self, data, ms=60):
+        self.space.rx.append(data)
+        self.run_ms(ms)
+
+    def downlink(self):
+        """Packets (decoded) from every frame sent since the last call; updates the CLCW."""
+        out = []
+        for f in self.space.tx:
+            for vc, pkt in self.ground.read(f):
+                out.append(unpack_tm(pkt))
+        self.space.tx.clear()
+        return out
+
+
+def _ad(seq, packet):
+    return cltu_encode(tc_frame(mdb.SPACECRAFT_ID, mdb.TC_VCID, FRAME_AD, seq, packet))
+
+
+def test_frames_flow_from_the_start_with_a_clcw():
+    k = Link()
+    k.run_ms(1100)
+    tms = k.downlink()
+    assert k.ground.frames >= 1 and k.ground.crc_errors == 0
+    assert any(t.service == 5 for t in tms)  # the boot event came down
+    assert clcw_mod.report_value(k.ground.clcw) == 0 and clcw_mod.vcid(k.ground.clcw) == mdb.TC_VCID
+
+
+def test_ad_frames_in_sequence_are_executed_and_acknowledged():
+    k = Link()
+    for seq in range(3):
+        k.uplink(_ad(seq, pack_tc(0x010, seq + 1, 17, 1)))
+    tms = k.downlink()
+    assert len([t for t in tms if t.service == 17 and t.subtype == 2]) == 3
+    assert clcw_mod.report_value(k.ground.clcw) == 3
+    assert k.app.link.frames_accepted == 3
+
+
+def test_duplicate_and_gap_frames_not_executed():
+    k = Link()
+    k.uplink(_ad(0, pack_tc(0x010, 1, 17, 1)))
+    k.uplink(_ad(0, pack_tc(0x010, 1, 17, 1)))  # duplicate: discarded
+    k.uplink(_ad(2, pack_tc(0x010, 3, 17, 1)))  # ahead of V(R) = 1: discarded, retransmit flagged
+    tms = k.downlink()
+    assert len([t for t in tms if t.service == 17]) == 1
+    assert clcw_mod.report_value(k.ground.clcw) == 1 and clcw_mod.retransmit(k.ground.clcw) == 1
+    k.uplink(_ad(1, pack_tc(0x010, 2, 17, 1)))
+    k.uplink(_ad(2, pack_tc(0x010, 3, 17, 1)))
+    assert len([t for t in k.downlink() if t.service == 17]) == 2
+
+
+def test_lockout_and_unlock():
+    k = Link()
+    k.uplink(_ad(100, pack_tc(0x010, 1, 17, 1)))  # far outside the window: lockout
+    k.downlink()
+    assert clcw_mod.lockout(k.ground.clcw) == 1
+    k.uplink(cltu_encode(tc_frame(mdb.SPACECRAFT_ID, mdb.TC_VCID, FRAME_BC, 0, UNLOCK)))
+    k.downlink()
+    assert clcw_mod.lockout(k.ground.clcw) == 0
+
+
+def test_bypass_frame_and_bare_frame_accepted():
+    k = Link()
+    k.uplink(tc_frame(mdb.SPACECRAFT_ID, mdb.TC_VCID, FRAME_BD, 0, pack_tc(0x020, 1, 17, 1)))  # no CLTU
+    tms = k.downlink()
+    assert [t.apid for t in tms if t.service == 17] == [0x020]
+    assert clcw_mod.farm_b_counter(k.ground.clcw) == 1
+
+
+def test_foreign_and_corrupt_frames_rejected_and_counted():
+    k = Link()
+    k.uplink(cltu_encode(tc_frame(0x123, mdb.TC_VCID, FRAME_AD, 0, pack_tc(0x010, 1, 17, 1))))
+    bad = bytearray(tc_frame(mdb.SPACECRAFT_ID, mdb.TC_VCID, FRAME_AD, 0, pack_tc(0x010, 1, 17, 1)))
+    bad[-1] ^= 1
+    k.uplink(bytes(bad))
+    assert k.app.link.frames_rejected == 2 and k.app.link.frames_accepted == 0
+    assert not [t for t in k.downlink() if t.service == 17]
+
+
+def test_garbage_never_stops_the_payload():
+    k = Link()
+    lab = k.hal.links["lab"]
+    x = 12345
+    for i in range(60):
+        n = 1 + i % 40
+        buf = bytearray(n)
+        for j in range(n):
+            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+            buf[j] = (x >> 16) & 0xFF
+        if i % 3 == 0:
+            buf[0:2] = b"\xeb\x90"
+        k.space.rx.append(bytes(buf))
+        lab.rx.append(bytes(buf))
+        k.run_ms(5)
+    k.downlink()
+    k.uplink(_ad(0, pack_tc(0x010, 1, 17, 1)), ms=200)
+    assert [t.service for t in k.downlink() if t.service == 17] == [17]
