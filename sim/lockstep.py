@@ -63,22 +63,28 @@ class RunResult:
 class LockstepRunner:
     """Composes the plant, the emulated HAL and the payload application."""
 
-    def __init__(self, seed: int = 1, fine_period_us: int = 1000, start_us: int = 0):
+    def __init__(self, seed: int = 1, fine_period_us: int = 1000, start_us: int = 0, links: dict | None = None,
+                 lab_enabled: bool = True):
         if fine_period_us <= 0 or 1_000_000 % fine_period_us:
             raise ValueError(f"fine period {fine_period_us} us must divide one second")
         self.seed = seed
         self.dt_us = fine_period_us
         root = np.random.SeedSequence(seed)
         rng_thermal, rng_vib, rng_sensor = (np.random.default_rng(s) for s in root.spawn(3))
-        self.hal = EmulatedHal(start_us=start_us)
-        self.app = PayloadApp(self.hal, fine_period_us=fine_period_us)
+        self.hal = EmulatedHal(start_us=start_us, links=links)
+        self.app = PayloadApp(self.hal, fine_period_us=fine_period_us, lab_enabled=lab_enabled)
         self.thermal = CrystalThermalPlant(rng_thermal)
         self.vibration = [LineOfSightDisturbance(rng_vib, fine_period_us * 1e-6) for _ in self.app.beams]
         self.rng_sensor = rng_sensor
         self.t_us = 0  # virtual time since boot, unwrapped (the HAL clock wraps)
 
-    def run(self, duration_s: float, on_hk=None, progress=None) -> RunResult:
-        """Run for ``duration_s`` of virtual time; ``on_hk(row)`` sees each HK sample."""
+    def run(self, duration_s: float, on_hk=None, progress=None, realtime: bool = False,
+            stop=None) -> RunResult:
+        """Run for ``duration_s`` of virtual time; ``on_hk(row)`` sees each HK sample.
+
+        ``realtime``: pace virtual time to the wall clock (real-time emulation);
+        ``stop()``: polled every virtual 10 ms, True ends the run early.
+        """
         if duration_s <= 0:
             raise ValueError("duration must be > 0 s")
         hal, app, dt_us = self.hal, self.app, self.dt_us
@@ -97,7 +103,9 @@ class LockstepRunner:
         noise = None
         thermal_every = THERMAL_PLANT_STEP_US // dt_us or 1
         n_temp = 0
-        app.start()
+        if not app.sched.started:
+            app.start()
+        hk_seen = app.hk_seq
         wall0 = time.perf_counter()
         for k in range(steps):
             j = k % block
@@ -123,19 +131,28 @@ class LockstepRunner:
             for m in mirrors:  # mirror settles on its command within one tick
                 m.x_nrad = m.cmd_x_nrad
                 m.y_nrad = m.cmd_y_nrad
-            if app.hk_seq != len(hk_rows):
+            if app.hk_seq != hk_seen:
+                hk_seen = app.hk_seq
                 row = app.hk_dict()
                 hk_rows.append(row)
                 if on_hk is not None:
                     on_hk(row)
             if progress is not None and k % 1000 == 0:
                 progress(k, steps)
+            if (realtime or stop is not None) and k % 10 == 0:
+                if stop is not None and stop():
+                    steps = k + 1
+                    break
+                if realtime:
+                    ahead = (k * dt_us) * 1e-6 - (time.perf_counter() - wall0)
+                    if ahead > 0.002:
+                        time.sleep(ahead)
             hal.clock.advance(dt_us)
             self.t_us += dt_us
         wall = time.perf_counter() - wall0
         return RunResult(seed=self.seed, duration_s=steps * dt_us * 1e-6, fine_steps=steps, wall_s=wall,
-                         hk_rows=hk_rows, t_s=np.arange(steps) * dt_us * 1e-6, error_x_nrad=err_x,
-                         error_y_nrad=err_y, crystal_temp_k=temps[:n_temp])
+                         hk_rows=hk_rows, t_s=np.arange(steps) * dt_us * 1e-6, error_x_nrad=err_x[:, :steps],
+                         error_y_nrad=err_y[:, :steps], crystal_temp_k=temps[:n_temp])
 
 
 def format_hk_header() -> str:

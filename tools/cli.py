@@ -128,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("xtce", help="export the mission database as XTCE 1.2")
     x.add_argument("--out", default="-", help="output file (default: standard output)")
     x.set_defaults(func=cmd_xtce)
-    from tools import deploy
+    from tools import deploy, emulate
+
+    emulate.add_parser(sub)
 
     deploy.add_parser(sub)
     return p

@@ -7,6 +7,6 @@ and never in bus/ or payload/.
 """
 
 from hal.emulated.hal import EmulatedHal
-from hal.emulated.udp_link import UdpLink
+from hal.emulated.udp_link import LabPortLink, UdpLink
 
-__all__ = ["EmulatedHal", "UdpLink"]
+__all__ = ["EmulatedHal", "LabPortLink", "UdpLink"]

@@ -11,7 +11,9 @@ class EmulatedHal(FakeHal):
 
     name = "emulated"
 
-    def __init__(self, start_us: int = 0, nvstore_size: int = 64 * 1024):
+    def __init__(self, start_us: int = 0, nvstore_size: int = 64 * 1024, links: dict | None = None):
         super().__init__(start_us=start_us, nvstore_size=nvstore_size)
+        if links:
+            self.links.update(links)
         for mirror in self.fsm:
             mirror.follow = False  # the plant's mirror dynamics set the position
