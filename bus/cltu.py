@@ -169,6 +169,11 @@ class CltuDecoder:
         self.rejected_blocks = 0  # uncorrectable blocks (not counting the tail)
         self.incomplete = 0  # CLTUs that ended before their frame was complete
 
+    @property
+    def in_cltu(self):
+        """True between a start sequence and the end of its CLTU."""
+        return self._state != _SEARCH
+
     def reset(self):
         """Abandon any CLTU in progress and search for a start sequence."""
         self._state = _SEARCH

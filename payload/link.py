@@ -21,7 +21,7 @@ TM packet out, one per datagram; no frames, no COP-1.  ``lab_enabled`` False
 
 from bus import mdb
 from bus.cltu import CltuDecoder
-from bus.farm import Farm1, ACCEPT_AD, ACCEPT_BD
+from bus.farm import Farm1, ACCEPT_AD, ACCEPT_BD, DISCARD_BASE
 from bus.spacepacket import packet_len_of, MIN_PACKET_LEN
 from bus.tc_frame import TcFrameReader
 from bus.tm_frame import TmFrameBuilder
@@ -96,7 +96,7 @@ class LinkStack:
         self._uplink_seen = True
         verdict = self.farm.process(r)
         if verdict != ACCEPT_AD and verdict != ACCEPT_BD:
-            if verdict < 16:  # BC_UNLOCK_DONE / BC_SET_VR_DONE
+            if verdict < DISCARD_BASE:  # BC_UNLOCK_DONE / BC_SET_VR_DONE
                 self.frames_accepted += 1
             else:
                 self.frames_rejected += 1
@@ -115,7 +115,7 @@ class LinkStack:
 
     def _space_in(self, n):
         buf = self._rx
-        if n >= 2 and buf[0] == 0xEB and buf[1] == 0x90 or self.cltu._state:
+        if n >= 2 and buf[0] == 0xEB and buf[1] == 0x90 or self.cltu.in_cltu:
             i = 0
             while i < n:
                 i = self.cltu.feed_buf(buf, i, n)

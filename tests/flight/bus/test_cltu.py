@@ -138,8 +138,13 @@ def test_overflow_and_truncated_cltu():
     dec = CltuDecoder()
     assert _decode_all(dec, START_SEQUENCE + TAIL_SEQUENCE) == [] and dec.incomplete == 1
     dec.feed(0xEB)
+    assert not dec.in_cltu
+    dec.feed(0x90)
+    assert dec.in_cltu
     dec.reset()
-    assert _decode_all(dec, b"\x90" + TAIL_SEQUENCE) == [] and dec.cltus == 1
+    assert not dec.in_cltu
+    dec.feed(0xEB)
+    assert _decode_all(dec, b"\x90" + TAIL_SEQUENCE) == [] and dec.cltus == 3
     raises(ValueError, CltuDecoder, 6)
     raises(ValueError, cltu_encode, b"")
 
