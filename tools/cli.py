@@ -3,6 +3,9 @@
     qsat demo                  the main job (boots the emulated payload and runs it)
     qsat run --duration S      run the emulated payload in lock-step, printing housekeeping
     qsat deploy --port PORT    compile the flight packages and copy them to a board
+    qsat emulate               the payload in real time on loopback UDP
+    qsat ground                the ground station service; qsat tc / watch / status / archive talk to it
+    qsat icd, qsat xtce        documents generated from the mission database
 
 Errors are reported as one line on stderr with a non-zero exit status.
 """
@@ -128,9 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("xtce", help="export the mission database as XTCE 1.2")
     x.add_argument("--out", default="-", help="output file (default: standard output)")
     x.set_defaults(func=cmd_xtce)
-    from tools import deploy, emulate
+    from tools import deploy, emulate, ops
 
     emulate.add_parser(sub)
+    ops.add_parsers(sub)
 
     deploy.add_parser(sub)
     return p

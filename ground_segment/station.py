@@ -1,0 +1,311 @@
+"""``qsat ground``: the ground station service that owns the space link.
+
+Downlink: TM frames arrive on UDP (7303); each is checked (length, SCID, FECF)
+and split into packets by ``bus.tm_frame.TmFrameReader`` (VC frame-count gaps
+counted), the CLCW of its OCF goes to FOP-1, and each packet is decoded into
+calibrated parameters, events and verification reports
+(``ground_segment.mdb_decode``), checked against its limits with persistence
+(``ground_segment.limits``) and archived (``ground_segment.archive``) with the
+raw frame and packet.
+
+Uplink: operator commands become PUS TCs, FOP-1 (``bus.fop``) wraps them in
+Type-AD frames with sequence numbers and retransmits them on T1 until the CLCW
+acknowledges them, and each frame goes out as a CLTU (``bus.cltu``) on UDP
+(7302).  The AD service starts by itself on the first CLCW, adopting the
+FARM's V(R); after an alert it restarts the same way (with Unlock after a
+lockout).
+
+Operators' tools connect over TCP (7310, loopback) and exchange JSON lines:
+
+- ``{"op": "send", "command": NAME, "args": {...}, "ack": 15, "timeout_s": 10}``:
+  the reply is ``{"event": "sent", "apid", "seq_count"}``, then one
+  ``{"event": "stage", "stage", "success", "code", "reason"}`` per verification
+  report, then ``{"event": "done", "success", "reason"}``;
+- ``{"op": "subscribe"}``: every decoded parameter sample, event and limit
+  transition as it arrives (``{"event": "param" | "tm_event" | "limit", ...}``);
+- ``{"op": "status"}``: link counters, FOP-1 state, last CLCW.
+
+A bad frame, packet or request is counted and answered, never fatal.
+"""
+
+import asyncio
+import json
+import sys
+import time
+
+from bus import clcw as clcw_mod
+from bus import fop as fop_mod
+from bus import mdb
+from bus.cltu import cltu_encode
+from bus.tm_frame import TmFrameReader
+from ground_segment.commanding import CommandError, build_tc
+
+STAGES = {1: "acceptance", 3: "start", 5: "progress", 7: "completion"}
+
+
+class PendingCommand:
+    """A command sent and its verification so far."""
+
+    def __init__(self, name, args, apid, seq_count, ack, timeout_s, row_id, writer):
+        self.name = name
+        self.args = args
+        self.apid = apid
+        self.seq_count = seq_count
+        self.ack = ack
+        self.deadline = time.monotonic() + timeout_s
+        self.row_id = row_id  # archive command history row
+        self.writer = writer  # the requesting tool's stream (None: fire and forget)
+        self.done = False
+
+
+class GroundStation:
+    def __init__(self, archive_path="ground.sqlite", host="127.0.0.1", tm_port=mdb.PORT_SPACE_TM,
+                 tc_port=mdb.PORT_SPACE_TC, ops_port=mdb.PORT_GROUND_OPS, use_cltu=True, persistence=2):
+        from ground_segment.archive import Archive
+        from ground_segment.limits import LimitMonitor
+        from ground_segment.mdb_decode import Decoder
+
+        self.host = host
+        self.tm_port = tm_port
+        self.tc_port = tc_port
+        self.ops_port = ops_port
+        self.use_cltu = use_cltu
+        self.archive = Archive(archive_path)
+        self.decoder = Decoder()
+        self.limits = LimitMonitor(persistence=persistence)
+        self.frames = TmFrameReader(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN)
+        self.fop = fop_mod.Fop1(mdb.SPACECRAFT_ID, mdb.TC_VCID, send=self._uplink)
+        self.fop.on_alert = self._on_alert
+        self.clcw = None  # last CLCW word
+        self.seq = {}  # APID -> next TC sequence count
+        for apid, _, _ in mdb.APPLICATIONS:
+            self.seq[apid] = self.archive.last_seq_count(apid) + 1 & 0x3FFF if hasattr(self.archive, "last_seq_count") else 0
+        self.pending: dict[tuple[int, int], PendingCommand] = {}
+        self.subscribers: set[asyncio.StreamWriter] = set()
+        self.counters = {"frames": 0, "frames_bad": 0, "packets": 0, "packets_bad": 0, "unknown": 0,
+                         "tc_frames_sent": 0, "commands": 0, "alerts": 0}
+        self.alerts: list[str] = []
+        self._t0 = time.monotonic()
+        self._tc_sock = None
+        self._needs_unlock = False
+
+    # -- time ------------------------------------------------------------------------
+    def _now_ms(self) -> int:
+        return int((time.monotonic() - self._t0) * 1000)
+
+    # -- uplink ----------------------------------------------------------------------
+    def _uplink(self, frame: bytes) -> None:
+        data = cltu_encode(frame) if self.use_cltu else bytes(frame)
+        if self._tc_sock is not None:
+            self._tc_sock.sendto(data, (self.host, self.tc_port))
+        self.counters["tc_frames_sent"] += 1
+
+    def _on_alert(self, reason) -> None:
+        self.counters["alerts"] += 1
+        self.alerts.append(str(reason))
+        self.alerts = self.alerts[-20:]
+        self._needs_unlock = reason == fop_mod.ALERT_LOCKOUT
+        self._broadcast({"event": "alert", "reason": str(reason), "text": fop_mod.ALERT_TEXT.get(reason, "")})
+
+    def _start_ad(self, word: int) -> None:
+        """(Re)start the AD service from a CLCW: adopt the FARM's V(R)."""
+        now = self._now_ms()
+        if clcw_mod.lockout(word) or self._needs_unlock:
+            self.fop.initiate_ad(now, fop_mod.INIT_WITH_UNLOCK)
+            self._needs_unlock = False
+            return
+        self.fop.set_vs(clcw_mod.report_value(word))
+        self.fop.initiate_ad(now, fop_mod.INIT_WITHOUT_CLCW)
+
+    def send_command(self, name, args, ack=0b1111, timeout_s=10.0, writer=None) -> PendingCommand:
+        """Build, archive and hand a command to FOP-1; raises CommandError with the reason."""
+        from ground_segment.commanding import encode
+
+        apid = encode(name, args)[0]
+        seq = self.seq.get(apid, 0)
+        raw = build_tc(name, args, seq, ack)
+        if self.fop.state == fop_mod.INITIAL:
+            raise CommandError("space link not established: no CLCW received from the payload yet")
+        result = self.fop.transmit_ad(raw, self._now_ms())
+        if result == fop_mod.AD_REJECTED:
+            raise CommandError(f"FOP-1 refused the frame (state {fop_mod.STATE_NAMES[self.fop.state]}, window full)")
+        self.seq[apid] = (seq + 1) & 0x3FFF
+        row = self.archive.add_command(name.upper(), args, apid, seq, time.time())
+        cmd = PendingCommand(name.upper(), args, apid, seq, ack, timeout_s, row, writer)
+        self.pending[(apid, seq)] = cmd
+        self.counters["commands"] += 1
+        return cmd
+
+    # -- downlink --------------------------------------------------------------------
+    def on_frame(self, frame: bytes) -> None:
+        t_rx = time.time()
+        before_bad = self._bad_frames()
+        packets = self.frames.read(frame)
+        if self._bad_frames() != before_bad:
+            self.counters["frames_bad"] += 1
+            return
+        self.counters["frames"] += 1
+        self.archive.add_frame(t_rx, frame)
+        word = self.frames.clcw
+        if word is not None:
+            self.clcw = word
+            if self.fop.state == fop_mod.INITIAL:
+                self._start_ad(word)
+            else:
+                self.fop.clcw(word, self._now_ms())
+        for _vc, pkt in packets:
+            self.on_packet(pkt, t_rx)
+
+    def _bad_frames(self) -> int:
+        f = self.frames
+        return f.length_errors + f.version_errors + f.scid_errors + f.crc_errors
+
+    def on_packet(self, pkt: bytes, t_rx: float) -> None:
+        try:
+            records = self.decoder.decode(pkt)
+        except Exception as e:  # noqa: BLE001 - a bad packet is counted, never fatal
+            name = type(e).__name__
+            self.counters["unknown" if name == "UnknownPacket" else "packets_bad"] += 1
+            self.archive.add_packet(t_rx, pkt)
+            return
+        self.counters["packets"] += 1
+        self.archive.add_packet(t_rx, pkt)
+        self.archive.add_records(records, t_rx, self.limits)
+        for rec in records:
+            self._dispatch(rec)
+
+    def _dispatch(self, rec) -> None:
+        kind = type(rec).__name__
+        if kind == "Sample":
+            state, transition = self.limits.check(rec.name, rec.raw)
+            self._broadcast({"event": "param", "name": rec.name, "raw": rec.raw, "eng": rec.eng,
+                             "unit": rec.unit, "state": state, "t": rec.t_unix})
+            if transition is not None:
+                self._broadcast({"event": "limit", "name": rec.name, "from": transition[1], "to": transition[2],
+                                 "raw": rec.raw})
+        elif kind == "Event":
+            self._broadcast({"event": "tm_event", "id": rec.event_id, "name": rec.name, "severity": rec.severity,
+                             "args": rec.args, "text": rec.text, "t": rec.t_unix})
+        elif kind == "Verification":
+            self._verification(rec)
+
+    def _verification(self, rec) -> None:
+        cmd = self.pending.get((rec.apid, rec.seq_count))
+        if cmd is None:
+            return
+        stage = rec.stage
+        self.archive.add_stage(cmd.row_id, stage, rec.success, rec.code, rec.reason, time.time())
+        msg = {"event": "stage", "stage": stage, "success": rec.success, "code": rec.code, "reason": rec.reason}
+        self._reply(cmd, msg)
+        if not rec.success:
+            self._finish(cmd, False, f"{stage} failed: {rec.reason}")
+        elif stage == "completion":
+            self._finish(cmd, True, "completed")
+
+    def _finish(self, cmd: PendingCommand, success: bool, reason: str) -> None:
+        if cmd.done:
+            return
+        cmd.done = True
+        self.archive.finish_command(cmd.row_id, "completed" if success else reason)
+        self._reply(cmd, {"event": "done", "success": success, "reason": reason})
+        self.pending.pop((cmd.apid, cmd.seq_count), None)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for cmd in list(self.pending.values()):
+            if now > cmd.deadline:
+                expected = "completion" if cmd.ack & 0b1000 else "acceptance"
+                self._finish(cmd, False, f"timeout: no {expected} report within the time allowed")
+
+    # -- operators --------------------------------------------------------------------
+    def _reply(self, cmd: PendingCommand, msg: dict) -> None:
+        if cmd.writer is not None and not cmd.writer.is_closing():
+            cmd.writer.write((json.dumps(msg) + "\n").encode())
+
+    def _broadcast(self, msg: dict) -> None:
+        line = (json.dumps(msg) + "\n").encode()
+        for w in list(self.subscribers):
+            if w.is_closing():
+                self.subscribers.discard(w)
+            else:
+                w.write(line)
+
+    def status(self) -> dict:
+        c = self.clcw
+        return {
+            "event": "status", **self.counters,
+            "vc_gaps": self.frames.vc_gaps, "fop_state": fop_mod.STATE_NAMES[self.fop.state],
+            "vs": self.fop.vs, "clcw": None if c is None else {
+                "report_value": clcw_mod.report_value(c), "lockout": clcw_mod.lockout(c),
+                "wait": clcw_mod.wait(c), "retransmit": clcw_mod.retransmit(c)},
+            "alerts": self.alerts[-5:], "pending": len(self.pending),
+        }
+
+    async def _ops_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                try:
+                    req = json.loads(line)
+                    op = req.get("op")
+                except (ValueError, AttributeError):
+                    writer.write(b'{"event": "error", "reason": "request is not a JSON object"}\n')
+                    continue
+                if op == "send":
+                    try:
+                        cmd = self.send_command(req.get("command", ""), req.get("args") or {},
+                                                int(req.get("ack", 0b1111)), float(req.get("timeout_s", 10.0)),
+                                                writer)
+                    except (CommandError, ValueError, TypeError) as e:
+                        writer.write((json.dumps({"event": "done", "success": False, "reason": str(e)}) + "\n").encode())
+                    else:
+                        writer.write((json.dumps({"event": "sent", "command": cmd.name, "apid": cmd.apid,
+                                                  "seq_count": cmd.seq_count}) + "\n").encode())
+                elif op == "subscribe":
+                    self.subscribers.add(writer)
+                    writer.write(b'{"event": "subscribed"}\n')
+                elif op == "status":
+                    writer.write((json.dumps(self.status()) + "\n").encode())
+                else:
+                    writer.write((json.dumps({"event": "error", "reason": f"unknown op {op!r}"}) + "\n").encode())
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.subscribers.discard(writer)
+            writer.close()
+
+    # -- main loop --------------------------------------------------------------------
+    async def serve(self, stop: asyncio.Event | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        station = self
+
+        class TmProtocol(asyncio.DatagramProtocol):
+            def datagram_received(self, data, addr):
+                try:
+                    station.on_frame(data)
+                except Exception as e:  # noqa: BLE001 - the service never stops on a bad frame
+                    station.counters["frames_bad"] += 1
+                    print(f"qsat ground: frame dropped: {type(e).__name__}: {e}", file=sys.stderr)
+
+        tm_transport, _ = await loop.create_datagram_endpoint(TmProtocol, local_addr=(self.host, self.tm_port))
+        tc_transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, family=2)
+        self._tc_sock = tc_transport
+        server = await asyncio.start_server(self._ops_client, self.host, self.ops_port)
+        stop = stop or asyncio.Event()
+        try:
+            while not stop.is_set():
+                self.fop.tick(self._now_ms())
+                self._expire()
+                self.archive.commit()
+                try:
+                    await asyncio.wait_for(stop.wait(), 0.05)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            server.close()
+            tm_transport.close()
+            tc_transport.close()
+            self.archive.commit()
