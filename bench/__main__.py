@@ -107,6 +107,9 @@ def main(argv=None) -> int:
     from bench import pus as pus_bench
 
     pus_bench.main([])
+    from bench import ground_decode
+
+    ground_decode.main([])
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Plain tuples that MicroPython imports as they are.  From these declarations come
 the flight codecs (struct formats built at boot, ``bus.mdb_codec``), the ground's
-construct decoders (``ground_segment.mdb_construct``), the operator tools' command
+construct decoders (``ground_segment.mdb_decode``), the operator tools' command
 syntax, docs/icd.md and the XTCE export.  Nobody writes a packet layout twice.
 
 Conventions
