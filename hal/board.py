@@ -647,6 +647,7 @@ class FileNvStore(_hi.NonVolatileStore):
 
 
 class UartLink(_hi.ByteLink):
+    is_stream = True
     """A UART as a byte stream (framing, e.g. the 0x1ACFFC1D sync marker, is the
     caller's).  Non-blocking both ways: ``timeout=0``; a full transmit buffer
     takes fewer bytes than offered, and the count says how many."""

@@ -238,9 +238,10 @@ class FakeNvStore(_hi.NonVolatileStore):
 class FakeLink(_hi.ByteLink):
     """Datagram link: ``rx`` holds what the ground sent, ``tx`` what the payload sent."""
 
-    def __init__(self):
+    def __init__(self, is_stream=False):
         self.rx = []
         self.tx = []
+        self.is_stream = is_stream  # True: behave as a UART byte stream (chunks, no boundaries)
 
     def write(self, data):
         self.tx.append(bytes(data))

@@ -176,7 +176,15 @@ class NonVolatileStore:
 
 
 class ByteLink:
-    """A byte or datagram link (space link UART, lab port)."""
+    """A byte or datagram link (space link UART, lab port).
+
+    ``is_stream`` False: each ``readinto`` returns one whole datagram (UDP);
+    True: a byte stream (UART) whose chunks carry no boundaries, so TM frames
+    go out behind an attached sync marker and lab packets are delimited by
+    their own length field.
+    """
+
+    is_stream = False
 
     def write(self, data):
         """Queue ``data`` for transmission; return the number of bytes taken."""

@@ -43,8 +43,12 @@ class LinkStack:
         self.cltu = CltuDecoder(max_frame_len=mdb.TC_FRAME_MAX_LEN)
         self.frame_reader = TcFrameReader(mdb.SPACECRAFT_ID, vcids=(mdb.TC_VCID,), max_len=mdb.TC_FRAME_MAX_LEN)
         self.farm = Farm1(mdb.TC_VCID, mdb.FARM_WINDOW)
-        self.builder = TmFrameBuilder(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN, vc_slots=(16, 8))
+        stream = self._space is not None and self._space.is_stream
+        self.builder = TmFrameBuilder(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN, vc_slots=(16, 8), asm=stream)
         self._rx = bytearray(RX_BUF_LEN)
+        self._lab_stream = self._lab is not None and self._lab.is_stream
+        self._lab_buf = bytearray(RX_BUF_LEN)  # stream lab port: bytes of an incomplete packet
+        self._lab_fill = 0
         self._last_tx_ms = self._clock.ticks_ms()
         self._uplink_seen = False  # a TC frame arrived since the last downlink frame
         self.frames_accepted = 0  # TC frames FARM-1 accepted (AD and BD) or executed (BC)
@@ -136,7 +140,35 @@ class LinkStack:
         if lab is not None:
             n = lab.readinto(self._rx)
             while n:
-                self.lab_packets_in += 1
-                self._router.accept(self._rx, n, 0)
+                if self._lab_stream:
+                    self._lab_bytes(n)
+                else:
+                    self.lab_packets_in += 1
+                    self._router.accept(self._rx, n, 0)
                 n = lab.readinto(self._rx)
         self._send_frames()
+
+    def _lab_bytes(self, n):
+        """Stream lab port: split packets by their length field; skip an octet on nonsense."""
+        buf = self._lab_buf
+        i = 0
+        while i < n:
+            take = n - i
+            room = len(buf) - self._lab_fill
+            if take > room:
+                take = room
+            buf[self._lab_fill:self._lab_fill + take] = self._rx[i:i + take]
+            self._lab_fill += take
+            i += take
+            while self._lab_fill >= 6:
+                plen = packet_len_of(buf, 0)
+                if plen > mdb.TC_FRAME_MAX_LEN or (buf[0] & 0xF8) != 0x18:  # not version 0, TC, PUS
+                    buf[0:self._lab_fill - 1] = buf[1:self._lab_fill]  # resynchronise
+                    self._lab_fill -= 1
+                    continue
+                if self._lab_fill < plen:
+                    break
+                self.lab_packets_in += 1
+                self._router.accept(buf, plen, 0)
+                buf[0:self._lab_fill - plen] = buf[plen:self._lab_fill]
+                self._lab_fill -= plen

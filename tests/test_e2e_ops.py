@@ -105,7 +105,7 @@ def test_malformed_command_refused_before_sending(system):
 def test_spacepackets_ping_on_the_lab_port(system):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(2.0)
-        s.sendto(PusTc(service=17, subservice=1, apid=mdb.APID_MANAGER, seq_count=9).pack(),
+        s.sendto(PusTc(service=17, message_subtype=1, apid=mdb.APID_MANAGER, seq_count=9).pack(),
                  ("127.0.0.1", system["ports"]["lab"]))
         got = []
         deadline = time.monotonic() + 5
@@ -117,6 +117,18 @@ def test_spacepackets_ping_on_the_lab_port(system):
             tm = PusTm.unpack(data, timestamp_len=7)
             got.append((tm.service, tm.message_subtype))
     assert (17, 2) in got and (1, 1) in got and (1, 7) in got
+
+
+def test_ground_survives_garbage_frames(system):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for blob in (b"", b"\x00", b"\xff" * 1115, b"\x1a\xcf\xfc\x1d" * 300, bytes(range(256)) * 5):
+            s.sendto(blob, ("127.0.0.1", system["ports"]["tm"]))
+    time.sleep(0.5)
+    r = subprocess.run(QSAT + ["status"] + system["ops"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0
+    bad = int(next(line.split()[1] for line in r.stdout.splitlines() if line.startswith("frames_bad")))
+    assert bad >= 4
+    assert _tc(system, "MGR_PING").returncode == 0
 
 
 def test_tools_say_why_without_a_ground_station():

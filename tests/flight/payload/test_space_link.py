@@ -121,3 +121,26 @@ def test_garbage_never_stops_the_payload():
     k.downlink()
     k.uplink(_ad(0, pack_tc(0x010, 1, 17, 1)), ms=200)
     assert [t.service for t in k.downlink() if t.service == 17] == [17]
+
+
+def test_stream_links_frame_with_asm_and_split_lab_packets():
+    hal = FakeHal()
+    hal.links["space"].is_stream = True
+    hal.links["lab"].is_stream = True
+    app = PayloadApp(hal)
+    app.start()
+    a = pack_tc(0x010, 1, 17, 1)
+    b = pack_tc(0x020, 2, 17, 1)
+    blob = b"\x00\x00" + a + b  # two stray octets, then two packets in odd-sized chunks
+    lab = hal.links["lab"]
+    lab.rx.extend([blob[0:5], blob[5:17], blob[17:]])
+    i = 0
+    while i < 1100:
+        app.step()
+        hal.clock.advance(1000)
+        i += 1
+    assert app.link.lab_packets_in == 2
+    pings = [unpack_tm(p) for p in lab.tx]
+    assert [t.apid for t in pings if t.service == 17] == [0x010, 0x020]
+    frames = hal.links["space"].tx
+    assert frames and all(f[:4] == b"\x1a\xcf\xfc\x1d" and len(f) == 4 + mdb.TM_FRAME_LEN for f in frames)
