@@ -120,6 +120,7 @@ PARAMETERS = (
     (0x0108, "tm_packets_sent", "u32", "", "link.packets_sent", None, None, None, "TM packets queued for downlink"),
     (0x0109, "tm_packets_dropped", "u16", "", "link.packets_dropped", None, (0, 0, 0, 1), None, "TM packets refused: VC queue full"),
     (0x010A, "fine_runs", "u32", "", "fine.runs", None, None, None, "fine rate group releases run"),
+    (0x0115, "thermal_runs", "u32", "", "thermal.runs", None, None, None, "thermal rate group releases run"),
     (0x010B, "fine_overruns", "u16", "", "fine.overruns", None, (0, 0, 0, 1), None, "fine rate group overruns"),
     (0x010C, "fine_slips", "u16", "", "fine.slips", None, (0, 0, 0, 1), None, "fine rate group releases missed"),
     (0x010D, "fine_max_exec_us", "u16", "us", "fine.max_exec_us", None, (0, 0, 700, 1000), None, "longest fine group execution"),
@@ -153,6 +154,8 @@ PARAMETERS = (
     (0x030A, "beam1_max_err_nrad", "u32", "nrad", "beam1.max_abs_err_nrad", None, None, None, "beam 1 largest error since last report"),
     (0x030B, "beam1_frames", "u16", "", "beam1.frames", None, None, None, "beam 1 sensor frames since last report"),
     (0x030C, "fine1_ki_q8", "u16", "1/256", "beam1.ki_q8", None, None, (0, 1024), "beam 1 fine loop gain (Q8)"),
+    (0x030D, "beam0_mean_err_nrad", "u32", "nrad", "beam0.mean_abs_err_nrad", None, None, None, "beam 0 mean |error| per axis over the last second"),
+    (0x030E, "beam1_mean_err_nrad", "u32", "nrad", "beam1.mean_abs_err_nrad", None, None, None, "beam 1 mean |error| per axis over the last second"),
     # fdir (0x0400..)
     (0x0401, "fdir_cmd_accepted", "u16", "", "fdir.cmd_accepted", None, None, None, "commands accepted by FDIR"),
     (0x0402, "fdir_cmd_rejected", "u16", "", "fdir.cmd_rejected", None, None, None, "commands rejected by FDIR"),
@@ -163,14 +166,15 @@ HOUSEKEEPING = (
     (1, APID_MANAGER, "HK_MANAGER", 1, (
         "uptime_s", "reset_cause", "mgr_cmd_accepted", "mgr_cmd_rejected", "tc_frames_accepted",
         "tc_frames_rejected", "tc_packets_rejected", "tm_packets_sent", "tm_packets_dropped", "fine_runs",
-        "fine_overruns", "fine_slips", "fine_max_exec_us", "coarse_overruns", "thermal_overruns",
+        "thermal_runs", "fine_overruns", "fine_slips", "fine_max_exec_us", "coarse_overruns", "thermal_overruns",
         "heap_free_b", "schedule_enabled", "schedule_entries", "events_generated", "time_valid")),
     (2, APID_SOURCE, "HK_SOURCE", 1, (
         "src_cmd_accepted", "src_cmd_rejected", "crystal_temp_mk", "crystal_error_mk", "tec_drive_u16",
         "crystal_set_point_mk", "thermal_enabled")),
     (3, APID_POINTING, "HK_POINTING", 1, (
-        "apt_cmd_accepted", "apt_cmd_rejected", "fsm0_x_nrad", "fsm0_y_nrad", "beam0_max_err_nrad",
-        "beam0_frames", "fsm1_x_nrad", "fsm1_y_nrad", "beam1_max_err_nrad", "beam1_frames")),
+        "apt_cmd_accepted", "apt_cmd_rejected", "fsm0_x_nrad", "fsm0_y_nrad", "beam0_mean_err_nrad",
+        "beam0_max_err_nrad", "beam0_frames", "fsm1_x_nrad", "fsm1_y_nrad", "beam1_mean_err_nrad",
+        "beam1_max_err_nrad", "beam1_frames")),
     (4, APID_FDIR, "HK_FDIR", 10, ("fdir_cmd_accepted", "fdir_cmd_rejected")),
 )
 

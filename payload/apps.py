@@ -28,6 +28,11 @@ class PointingApp(PusApp):
         self.beams = beams
         super().__init__(mdb.APID_POINTING, "pointing", services)
 
+    def end_of_second(self):
+        """Restart the fine loops' statistics once housekeeping has reported them (1 Hz)."""
+        for loop in self.beams:
+            loop.reset_stats()
+
     def cmd_apt_fine_enable(self, args, tc):
         self.beams[args[0]].enabled = bool(args[1])
         self.services.events.raise_args(mdb.event("EV_FINE_MODE")[0], args[0], args[1])

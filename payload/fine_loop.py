@@ -45,6 +45,11 @@ class FinePointingLoop:
             raise ValueError("ki_q8 %d outside 0..%d" % (ki_q8, GAIN_MAX_Q8))
         self.ki_q8 = ki_q8
 
+    @property
+    def mean_abs_err_nrad(self):
+        """Mean |error| per axis over the frames since reset_stats() (0 without frames)."""
+        return self.sum_abs_err_nrad // (2 * self.frames) if self.frames else 0
+
     def reset_stats(self):
         self.frames = 0
         self.no_frame = 0

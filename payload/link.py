@@ -44,7 +44,7 @@ class LinkStack:
         self.frame_reader = TcFrameReader(mdb.SPACECRAFT_ID, vcids=(mdb.TC_VCID,), max_len=mdb.TC_FRAME_MAX_LEN)
         self.farm = Farm1(mdb.TC_VCID, mdb.FARM_WINDOW)
         stream = self._space is not None and self._space.is_stream
-        self.builder = TmFrameBuilder(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN, vc_slots=(16, 8), asm=stream)
+        self.builder = TmFrameBuilder(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN, vc_slots=(6, 2), asm=stream)  # 6.6 kB real-time queue: a second of HK and events
         self._rx = bytearray(RX_BUF_LEN)
         self._lab_stream = self._lab is not None and self._lab.is_stream
         self._lab_buf = bytearray(RX_BUF_LEN)  # stream lab port: bytes of an incomplete packet

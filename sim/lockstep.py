@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hal.emulated import EmulatedHal
-from payload.app import HK_FIELDS, PayloadApp
+from payload.app import PayloadApp
 from sim.thermal import CrystalThermalPlant
 from sim.vibration import LineOfSightDisturbance
 
@@ -34,7 +34,8 @@ class RunResult:
     duration_s: float
     fine_steps: int
     wall_s: float
-    hk_rows: list = field(default_factory=list)  # one dict per 1 Hz housekeeping sample
+    hk_rows: list = field(default_factory=list)  # {parameter: raw value} per housekeeping cycle, decoded
+    tm_packets: list = field(default_factory=list)  # every TM packet the payload sent (lab port)
     t_s: np.ndarray = None  # truth time base of the fine loop
     error_x_nrad: np.ndarray = None  # truth line-of-sight error per beam (beams x steps)
     error_y_nrad: np.ndarray = None
@@ -105,7 +106,8 @@ class LockstepRunner:
         n_temp = 0
         if not app.sched.started:
             app.start()
-        hk_seen = app.hk_seq
+        lab_tx = getattr(hal.links.get("lab"), "tx", None)  # a fake link's sent datagrams; None on UDP
+        packets = []
         wall0 = time.perf_counter()
         for k in range(steps):
             j = k % block
@@ -131,12 +133,14 @@ class LockstepRunner:
             for m in mirrors:  # mirror settles on its command within one tick
                 m.x_nrad = m.cmd_x_nrad
                 m.y_nrad = m.cmd_y_nrad
-            if app.hk_seq != hk_seen:
-                hk_seen = app.hk_seq
-                row = app.hk_dict()
-                hk_rows.append(row)
-                if on_hk is not None:
-                    on_hk(row)
+            if lab_tx:  # TM from this step: housekeeping rows are decoded as the ground would
+                row = _hk_row(lab_tx)
+                packets.extend(lab_tx)
+                lab_tx.clear()
+                if row:
+                    hk_rows.append(row)
+                    if on_hk is not None:
+                        on_hk(row)
             if progress is not None and k % 1000 == 0:
                 progress(k, steps)
             if (realtime or stop is not None) and k % 10 == 0:
@@ -151,9 +155,22 @@ class LockstepRunner:
             self.t_us += dt_us
         wall = time.perf_counter() - wall0
         return RunResult(seed=self.seed, duration_s=steps * dt_us * 1e-6, fine_steps=steps, wall_s=wall,
-                         hk_rows=hk_rows, t_s=np.arange(steps) * dt_us * 1e-6, error_x_nrad=err_x[:, :steps],
+                         hk_rows=hk_rows, tm_packets=packets, t_s=np.arange(steps) * dt_us * 1e-6,
+                         error_x_nrad=err_x[:, :steps],
                          error_y_nrad=err_y[:, :steps], crystal_temp_k=temps[:n_temp])
 
 
-def format_hk_header() -> str:
-    return " ".join(f"{n:>14s}" for n in HK_FIELDS)
+def _hk_row(packets: list) -> dict:
+    """{parameter: raw} from the TM[3,25] packets among ``packets`` (ground decoders)."""
+    from ground_segment.mdb_decode import DecodeError, decode_bytes
+
+    row = {}
+    for p in packets:
+        if p[7] != 3 or p[8] != 25:  # service, subtype of the PUS TM secondary header
+            continue
+        try:
+            for rec in decode_bytes(p):
+                row[rec.name] = rec.raw
+        except DecodeError:
+            continue
+    return row

@@ -255,7 +255,7 @@ def _run_on_micropython(tmp_path, script: str, mounts: list[tuple[Path, str]]) -
 def _run_payload_snippet(n_steps):
     """Python (both interpreters): boot PayloadApp on the fake HAL, step it, report."""
     return f"""
-import hal.fake, payload.app
+import hal.fake, payload.app, bus.mdb
 h = hal.fake.FakeHal()
 app = payload.app.PayloadApp(h)
 app.start()
@@ -264,8 +264,9 @@ while i < {n_steps}:
     app.step()
     h.clock.advance(1000)
     i += 1
-RESULT = {{"fine": app.fine.runs, "thermal": app.thermal.runs, "hk_seq": app.hk_seq,
-          "feeds": h.watchdog.feeds, "expired": h.watchdog.expired(), "hk": app.hk_dict()}}
+RESULT = {{"fine": app.fine.runs, "thermal": app.thermal.runs, "hk_reports": app.housekeeping.reports,
+          "feeds": h.watchdog.feeds, "expired": h.watchdog.expired(),
+          "hk": [app.params.get(p[0]) for p in bus.mdb.PARAMETERS if p[1] != "heap_free_b"]}}
 """
 
 
@@ -305,7 +306,7 @@ print("@@DONE")
     assert imported == modules
     assert "payload.app" in imported and "payload.scheduler" in imported and "hal.fake" in imported
     mp_result = json.loads(next(ln for ln in out.splitlines() if ln.startswith("@@RESULT "))[9:])
-    assert mp_result["fine"] == n_steps and mp_result["thermal"] >= 20 and mp_result["hk_seq"] >= 2
+    assert mp_result["fine"] == n_steps and mp_result["thermal"] >= 20 and mp_result["hk_reports"] >= 6
     assert mp_result["feeds"] >= 20 and not mp_result["expired"]
     # the compiled bundle on MicroPython behaves exactly like the source on CPython
     ns = {}

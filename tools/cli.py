@@ -14,8 +14,8 @@ import argparse
 import sys
 
 DEMO_DURATION_S = 60.0  # virtual seconds the main job runs until the pass emulation exists
-HK_COLUMNS = (
-    ("uptime_ms", "t_ms"),
+HK_COLUMNS = (  # (parameter from the decoded TM[3,25] packets, column title)
+    ("uptime_s", "t_s"),
     ("fine_runs", "fine"),
     ("fine_overruns", "ovr"),
     ("fine_slips", "slip"),
@@ -23,9 +23,9 @@ HK_COLUMNS = (
     ("crystal_temp_mk", "T_mK"),
     ("crystal_error_mk", "err_mK"),
     ("tec_drive_u16", "tec"),
-    ("beam0_mean_abs_err_nrad", "b0_nrad"),
-    ("beam1_mean_abs_err_nrad", "b1_nrad"),
-    ("fine_frames", "frames"),
+    ("beam0_mean_err_nrad", "b0_nrad"),
+    ("beam1_mean_err_nrad", "b1_nrad"),
+    ("beam0_frames", "frames0"),
 )
 
 
@@ -44,7 +44,7 @@ def _print_hk_header() -> None:
 
 
 def _print_hk_row(row: dict) -> None:
-    print(" ".join(f"{row[name]:>9d}" for name, _ in HK_COLUMNS), flush=True)
+    print(" ".join(f"{row.get(name, 0):>9d}" for name, _ in HK_COLUMNS), flush=True)
 
 
 def run_emulated(duration_s: float, seed: int, every_s: int = 1, quiet: bool = False):
@@ -57,7 +57,7 @@ def run_emulated(duration_s: float, seed: int, every_s: int = 1, quiet: bool = F
         _print_hk_header()
 
     def on_hk(row):
-        if not quiet and (row["uptime_ms"] // 1000) % every_s == 0:
+        if not quiet and row.get("uptime_s", 0) % every_s == 0:
             _print_hk_row(row)
 
     res = runner.run(duration_s, on_hk=on_hk)

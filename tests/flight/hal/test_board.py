@@ -521,7 +521,7 @@ def test_boot_main_runs_the_payload_on_the_board():
     assert app.crystal.drive > 32768
     assert bench.pwm[PM["crystal_tec"][1]].duty_u16() == app.crystal.drive  # heating
     assert bench.wdt.timeout_ms == 2000 and bench.wdt.feeds >= 1
-    assert app.hk_group.runs >= 1 and app.hk[1] == hi.RESET_POWER_ON
+    assert app.hk_group.runs >= 1 and app.manager.reset_cause == hi.RESET_POWER_ON
 
 
 # -- allocation (MicroPython only) -----------------------------------------------------------

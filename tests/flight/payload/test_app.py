@@ -1,8 +1,9 @@
 """The payload application on the fake HAL: boot, rate groups, housekeeping, garbage."""
 
 from hal.fake import FakeHal
+from bus import mdb
 from hal.interface import RESET_WATCHDOG
-from payload.app import PayloadApp, HK_FIELDS
+from payload.app import PayloadApp
 from tests.flight.support import garbage_bytes
 
 
@@ -39,12 +40,13 @@ def test_rate_groups_run_at_their_rates_for_two_seconds():
 def test_housekeeping_reports_counters_and_loops():
     hal, app = _boot(RESET_WATCHDOG)
     _run(hal, app, 1001)
-    hk = app.hk_dict()
-    assert len(hk) == len(HK_FIELDS)
-    assert hk["uptime_ms"] == 1000 and hk["reset_cause"] == RESET_WATCHDOG
-    assert hk["fine_runs"] == 1001 and hk["hk_runs"] == 2  # fine runs first at t = 1 s too
-    assert hk["fine_frames"] == 2000 and hk["fine_no_frame"] == 0
-    assert hk["beam0_max_abs_err_nrad"] > 0
+    p = app.params
+    assert p.get(mdb.parameter("uptime_s")[0]) == 1
+    assert p.get(mdb.parameter("reset_cause")[0]) == RESET_WATCHDOG
+    assert p.get(mdb.parameter("fine_runs")[0]) == 1001  # fine runs first at t = 1 s too
+    assert app.housekeeping.reports == 2 * len(mdb.HOUSEKEEPING) - 1  # HK_FDIR every 10 s
+    assert p.get(mdb.parameter("beam0_frames")[0]) == 0  # statistics restart after each report
+    assert app.beams[0].max_abs_err_nrad == 0
 
 
 def test_watchdog_fed_by_thermal_group():
