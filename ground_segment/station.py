@@ -77,9 +77,8 @@ class GroundStation:
         self.fop = fop_mod.Fop1(mdb.SPACECRAFT_ID, mdb.TC_VCID, send=self._uplink)
         self.fop.on_alert = self._on_alert
         self.clcw = None  # last CLCW word
-        self.seq = {}  # APID -> next TC sequence count
-        for apid, _, _ in mdb.APPLICATIONS:
-            self.seq[apid] = self.archive.last_seq_count(apid) + 1 & 0x3FFF if hasattr(self.archive, "last_seq_count") else 0
+        # APID -> next TC sequence count, continuing the archive's history across restarts
+        self.seq = {apid: (self.archive.last_seq_count(apid) + 1) & 0x3FFF for apid, _, _ in mdb.APPLICATIONS}
         self.pending: dict[tuple[int, int], PendingCommand] = {}
         self.subscribers: set[asyncio.StreamWriter] = set()
         self.counters = {"frames": 0, "frames_bad": 0, "packets": 0, "packets_bad": 0, "unknown": 0,

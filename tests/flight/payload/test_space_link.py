@@ -8,22 +8,16 @@ from bus.tc_frame import tc_frame, FRAME_AD, FRAME_BC, FRAME_BD, UNLOCK
 from bus.tm_frame import TmFrameReader
 from hal.fake import FakeHal
 from payload.app import PayloadApp
+from tests.flight.payload.ground_stub import Bench
 
 
-class Link:
+class Link(Bench):
+    """The payload with a ground frame reader on its space link."""
+
     def __init__(self):
-        self.hal = FakeHal()
-        self.app = PayloadApp(self.hal)
-        self.app.start()
+        super().__init__()
         self.space = self.hal.links["space"]
         self.ground = TmFrameReader(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN)
-
-    def run_ms(self, ms):
-        i = 0
-        while i < ms:
-            self.app.step()
-            self.hal.clock.advance(1000)
-            i += 1
 
     def uplink(self, data, ms=60):
         self.space.rx.append(data)
