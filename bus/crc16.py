@@ -6,10 +6,13 @@ transfer frames' FECF (CCSDS 232.0-B §4.1.4, 132.0-B §4.1.6).  Check value:
 crcmod's C extension; tests prove they agree.
 
 ``crc16`` takes start/end offsets instead of slices so that computing over part
-of a buffer allocates nothing.
+of a buffer allocates nothing.  On MicroPython it is the table-driven
+``crc16_table``; on CPython (emulation and ground) the same CRC comes from
+``binascii.crc_hqx``, which is C code (MicroPython's binascii lacks it); tests
+compare both with crcmod.
 """
 
-from bus.compat import const
+from bus.compat import IS_MICROPYTHON, const
 
 INIT = const(0xFFFF)
 POLY = const(0x1021)
@@ -28,7 +31,7 @@ def _make_table():
 _TABLE = _make_table()
 
 
-def crc16(buf, start=0, end=-1, crc=INIT):
+def crc16_table(buf, start=0, end=-1, crc=INIT):
     """CRC of ``buf[start:end]`` (``end`` -1: to the end), continuing from ``crc``."""
     if end < 0:
         end = len(buf)
@@ -38,3 +41,15 @@ def crc16(buf, start=0, end=-1, crc=INIT):
         crc = ((crc << 8) & 0xFF00) ^ table[((crc >> 8) ^ buf[i]) & 0xFF]
         i += 1
     return crc
+
+
+if IS_MICROPYTHON:
+    crc16 = crc16_table
+else:
+    from binascii import crc_hqx as _crc_hqx
+
+    def crc16(buf, start=0, end=-1, crc=INIT):
+        """CRC of ``buf[start:end]`` (``end`` -1: to the end), continuing from ``crc``."""
+        if end < 0:
+            end = len(buf)
+        return _crc_hqx(buf[start:end], crc)  # a copy beats a memoryview at packet sizes

@@ -39,17 +39,15 @@ destination: the ground still detects a lost packet of an application (a gap
 in the counter) without a counter table per (APID, service, subtype, dest).
 The 14-bit packet sequence count is likewise per APID, as 133.0-B-2 requires.
 
-Packet error control: CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF).  On
-MicroPython it is bus.crc16's table; on CPython (emulation and ground) the
-same CRC comes from ``binascii.crc_hqx`` in C, which tests prove equal.
+Packet error control: CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) from
+``bus.crc16`` (the table on MicroPython, C code on CPython).
 """
 
 import struct
 from array import array
 
 from bus.cds_time import P_FIELD
-from bus.compat import IS_MICROPYTHON, const
-from bus.crc16 import INIT as _CRC_INIT
+from bus.compat import const
 from bus.crc16 import crc16
 from bus.spacepacket import APID_MASK, PRIMARY_HEADER_LEN, SEQ_COUNT_MASK, SEQ_FLAGS_UNSEGMENTED
 
@@ -122,16 +120,7 @@ class PusError(ValueError):
 
 # --- packet error control ------------------------------------------------------
 
-if IS_MICROPYTHON:
-    packet_crc = crc16
-else:
-    from binascii import crc_hqx as _crc_hqx  # C code; MicroPython's binascii lacks it
-
-    def packet_crc(buf, start=0, end=-1):
-        """CRC-16/CCITT-FALSE of ``buf[start:end]`` (same as bus.crc16.crc16)."""
-        if end < 0:
-            end = len(buf)
-        return _crc_hqx(buf[start:end], _CRC_INIT)  # a copy beats a memoryview for packet sizes
+packet_crc = crc16  # CRC-16/CCITT-FALSE over buf[start:end] (C code on CPython, see bus.crc16)
 
 
 def _store_crc(buf, start, end):
