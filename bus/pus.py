@@ -337,8 +337,10 @@ class TcPacketReader:
         self.app_data_len = 0  # octets of application data
         self.packet_len = 0  # octets in the packet, CRC included
 
-    def parse(self, buf, offset, n):
+    def parse(self, buf, n, offset=0):
         """Validate the ``n`` octets at ``buf[offset]`` as one PUS TC; return OK or a failure code.
+
+        Same argument order as ``bus.tc_frame.TcFrameReader.parse``.
 
         ``n`` must be exactly the packet's length (split a blocked data field
         with ``bus.spacepacket.packet_len_of`` first).

@@ -26,7 +26,7 @@ class TcRouter:
     def accept(self, buf, n, offset=0):
         """Process one TC packet; returns 0 or the failure code."""
         tc = self._reader
-        code = tc.parse(buf, offset, n)
+        code = tc.parse(buf, n, offset)
         if code:
             self.packets_rejected += 1
             if tc.request_id_valid:

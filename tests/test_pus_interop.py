@@ -82,7 +82,7 @@ def expected_tm(f) -> tuple:
 
 def assert_reader_matches(raw, f):
     r = pus.TcPacketReader()
-    assert r.parse(raw, 0, len(raw)) == pus.OK
+    assert r.parse(raw, len(raw), 0) == pus.OK
     assert (r.apid, r.seq_flags, r.seq_count, r.service, r.subtype, r.ack_flags, r.source_id) == (
         f["apid"], 3, f["seq_count"], f["service"], f["subtype"], f["ack_flags"], f["source_id"])
     assert raw[r.app_data_offset:r.app_data_offset + r.app_data_len] == f["app_data"]
@@ -247,7 +247,7 @@ def test_any_single_bit_error_is_caught(ftm, ftc, bit):
         i = bit % (len(raw) * 8 - 16)
         i = i if i < 32 else i + 16
         raw[i // 8] ^= 0x80 >> (i % 8)
-    assert pus.TcPacketReader().parse(tc, 0, len(tc)) == pus.INCORRECT_CRC
+    assert pus.TcPacketReader().parse(tc, len(tc), 0) == pus.INCORRECT_CRC
     with pytest.raises((InvalidTcCrc16Error, ValueError)):  # spacepackets checks the PUS version first
         PusTc.unpack(bytes(tc))
     assert pus.check_tm(tm, 0, len(tm)) == pus.INCORRECT_CRC

@@ -101,13 +101,13 @@ def test_tc_maximum_values_round_trip():
     n = pus.pack_tc_into(buf, 0x7FF, 0x3FFF, 255, 255, app, ack_flags=0xF, source_id=0xFFFF)
     assert buf[:11] == b"\x1f\xff\xff\xff\x00\xce\x2f\xff\xff\xff\xff"
     r = pus.TcPacketReader()
-    assert r.parse(buf, 0, n) == pus.OK
+    assert r.parse(buf, n, 0) == pus.OK
     assert (r.apid, r.seq_flags, r.seq_count, r.ack_flags) == (0x7FF, 3, 0x3FFF, 0xF)
     assert (r.service, r.subtype, r.source_id, r.packet_len) == (255, 255, 0xFFFF, n)
     assert buf[r.app_data_offset:r.app_data_offset + r.app_data_len] == app
     n = pus.pack_tc_into(buf, 0, 0, 0, 0, b"", ack_flags=pus.ACK_NONE, source_id=0, offset=5)
     assert n == pus.TC_MIN_LEN
-    assert r.parse(buf, 5, n) == pus.OK
+    assert r.parse(buf, n, 5) == pus.OK
     assert (r.apid, r.seq_count, r.service, r.subtype, r.ack_flags, r.source_id) == (0, 0, 0, 0, 0, 0)
     assert (r.app_data_offset, r.app_data_len) == (16, 0)
 
@@ -183,7 +183,7 @@ def test_tc_reader_accepts_what_pack_tc_builds_with_offset():
     buf = bytearray(40)
     n = pus.pack_tc_into(buf, 0x030, 99, 20, 3, b"\xaa\xbb", ack_flags=pus.ACK_START, source_id=7, offset=9)
     r = pus.TcPacketReader()
-    assert r.parse(buf, 9, n) == pus.OK
+    assert r.parse(buf, n, 9) == pus.OK
     assert (r.apid, r.seq_count, r.service, r.subtype, r.ack_flags, r.source_id) == (0x030, 99, 20, 3, 2, 7)
     assert (r.app_data_offset, r.app_data_len) == (20, 2)
     rid = bytearray(4)
@@ -193,17 +193,17 @@ def test_tc_reader_accepts_what_pack_tc_builds_with_offset():
 def test_tc_reader_incomplete_and_length_failures():
     r = pus.TcPacketReader()
     buf, n = _tc()
-    assert r.parse(buf, 0, 3) == pus.INCOMPLETE and not r.request_id_valid
-    assert r.parse(buf, 0, 5) == pus.INCOMPLETE and r.request_id_valid and r.apid == 0x020 and r.seq_count == 7
-    assert r.parse(buf, 0, n - 1) == pus.INCOMPLETE
-    assert r.parse(buf, 2, n) == pus.INCOMPLETE  # runs past the end of the buffer
+    assert r.parse(buf, 3, 0) == pus.INCOMPLETE and not r.request_id_valid
+    assert r.parse(buf, 5, 0) == pus.INCOMPLETE and r.request_id_valid and r.apid == 0x020 and r.seq_count == 7
+    assert r.parse(buf, n - 1, 0) == pus.INCOMPLETE
+    assert r.parse(buf, n, 2) == pus.INCOMPLETE  # runs past the end of the buffer
     longer = buf + b"\x00"
-    assert r.parse(longer, 0, n + 1) == pus.LENGTH_MISMATCH
+    assert r.parse(longer, n + 1, 0) == pus.LENGTH_MISMATCH
     short = bytearray(12)  # a CRC-correct space packet, one octet short of a PUS TC
     pack_primary_into(short, 0, 1, 1, 0x020, 3, 1, 5)
     short[6] = 0x2F
     _refresh_crc(short, 12)
-    assert r.parse(short, 0, 12) == pus.TOO_SHORT
+    assert r.parse(short, 12, 0) == pus.TOO_SHORT
 
 
 def test_tc_reader_each_header_failure():
@@ -221,11 +221,11 @@ def test_tc_reader_each_header_failure():
         buf[index] = buf[index] & and_mask | or_mask
         if reseal:
             _refresh_crc(buf, n)
-        assert r.parse(buf, 0, n) == code, (code, r.parse(buf, 0, n))
+        assert r.parse(buf, n, 0) == code, (code, r.parse(buf, n, 0))
         assert r.request_id_valid and r.apid == 0x020 and r.seq_count == 7
     buf, n = _tc()
     buf[n - 1] ^= 0x80  # the CRC itself damaged
-    assert r.parse(buf, 0, n) == pus.INCORRECT_CRC
+    assert r.parse(buf, n, 0) == pus.INCORRECT_CRC
 
 
 def test_unpack_tm_round_trip_and_each_failure():
@@ -297,9 +297,9 @@ def test_mp_tc_parsing_allocates_nothing():
     rid = bytearray(4)
 
     def parse():
-        assert r.parse(buf, 0, n) == 0
+        assert r.parse(buf, n, 0) == 0
         r.request_id_into(rid, 0)
-        r.parse(bad, 0, n)
-        r.parse(buf, 0, n - 1)
+        r.parse(bad, n, 0)
+        r.parse(buf, n - 1, 0)
 
     assert garbage_bytes(parse, 50) == 0
