@@ -121,7 +121,7 @@ def test_events_round_trip(arch):
 
 def test_command_history_with_verification_stages(arch):
     a = arch.add_command("PARAM_SET", {"pid": 0x206, "value": 300000}, mdb.APID_MANAGER, 7, 100.0)
-    b = arch.add_command("HK_ONE_SHOT", {"sid": 99}, mdb.APID_MANAGER, 8, 101.0)
+    arch.add_command("HK_ONE_SHOT", {"sid": 99}, mdb.APID_MANAGER, 8, 101.0)
     c = arch.add_command("MGR_PING", {}, mdb.APID_MANAGER, 9, 102.0)
     assert arch.last_seq_count(mdb.APID_MANAGER) == 9 and arch.last_seq_count(mdb.APID_SOURCE) == -1
 

@@ -9,7 +9,6 @@ The emulated hardware follows the same plant models as the lock-step runs,
 paced to real time.  Ports are those of docs/icd.md and can be changed.
 """
 
-import argparse
 import signal
 import sys
 import time

@@ -11,7 +11,6 @@ Each exits non-zero with a one-line reason when a command fails, times out or
 the ground station cannot be reached.
 """
 
-import argparse
 import asyncio
 import json
 import socket

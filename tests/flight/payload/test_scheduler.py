@@ -3,7 +3,7 @@
 from hal.fake import VirtualClock
 from hal.interface import TICKS_MASK
 from payload.scheduler import Scheduler
-from tests.flight.support import raises, IS_MICROPYTHON, garbage_bytes
+from tests.flight.support import raises, garbage_bytes
 
 
 class Recorder:
