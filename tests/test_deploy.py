@@ -379,3 +379,29 @@ print("@@DONE")
 """
     out = _run_on_micropython(tmp_path, script, [(bundle.root, "/host"), (old, "/board")])
     assert "qsat: installed %d files" % len(files) in out
+
+
+def test_romfs_dry_run_builds_an_image_and_names_the_port(tmp_path, capsys, monkeypatch):
+    """--romfs packs the compiled packages into a ROMFS image (executed in place from flash)."""
+    calls = []
+    real_run = subprocess.run
+
+    def record(argv, *a, **kw):
+        calls.append(list(argv))
+        return real_run(argv, *a, **kw)
+
+    monkeypatch.setattr(dp.subprocess, "run", record)
+    bundle = dp.deploy("/dev/ttyQSAT_ROMFS", "armv7emsp", dry_run=True, out_dir=tmp_path / "b", romfs=True)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("mpremote connect /dev/ttyQSAT_ROMFS romfs --no-mpy deploy ")
+    assert out[1].endswith(":main.py") and out[2].endswith("reset")
+    image = tmp_path / "b.romfs"
+    data = image.read_bytes()
+    for f in bundle.files:
+        if f.path.endswith(".mpy"):
+            assert f.path.rsplit("/", 1)[1].encode() in data, f.path
+    assert data[:3] == b"\xd2\xcd\x31"  # ROMFS header magic
+    assert b"M\x06" in data  # .mpy version 6 inside
+    assert all("connect" not in c for c in calls)  # only the local 'romfs build', no board contacted
+    main_py = (tmp_path / "b-main.py").read_text()
+    assert 'sys.path.insert(0, "/rom")' in main_py and "from payload.boot import main" in main_py

@@ -50,6 +50,18 @@ Before copying anything, ``deploy()`` checks that the port exists and that a
 MicroPython REPL answers on it (``mpremote connect PORT exec "import sys"``,
 with a timeout), and says in one line what is wrong when it does not.
 
+Executing in place from flash (``--romfs``)
+-------------------------------------------
+Copied ``.mpy`` files are loaded into RAM at import: with the link stack and the
+services aboard that is about 129 kB of bytecode and constants (``python -m
+bench``), too much for an RP2040-class board.  MicroPython >= 1.25 can instead
+run ``.mpy`` files in place from a ROMFS partition (firmware built with
+``MICROPY_VFS_ROM``; the partition is mounted at ``/rom``).  ``--romfs`` packs
+the compiled packages into a ROMFS image with mpremote (``romfs build``) and
+installs it with ``romfs deploy``, then copies a ``main.py`` that puts ``/rom``
+first on ``sys.path``.  The image replaces the partition's previous contents
+as a whole, so there is no half-updated state to stage around.
+
 Note: entering mpremote's raw REPL interrupts the running payload.  If it had
 started the hardware watchdog (which cannot be stopped on rp2), the board resets
 within the watchdog timeout and the deploy fails part-way; the staging above
@@ -99,6 +111,15 @@ from payload.boot import main
 
 main()
 '''
+ROMFS_MAIN_PY = '''"""Board entry point, written by tools/deploy.py --romfs: flight software runs from /rom."""
+import sys
+
+sys.path.insert(0, "/rom")
+from payload.boot import main
+
+main()
+'''
+ROMFS_IMAGE = "payload.romfs"
 
 
 class DeployError(Exception):
@@ -329,6 +350,43 @@ def mpremote_commands(bundle: Bundle, port: str) -> list[list[str]]:
     return cmds
 
 
+# --- ROMFS: execute in place from flash ----------------------------------------------
+
+def build_romfs(bundle: Bundle) -> tuple[Path, Path]:
+    """Pack the bundle's compiled packages into a ROMFS image; return (image, its source dir).
+
+    The image holds the package directories (``payload/``, ``bus/``, ``hal/``) and the
+    manifest; ``main.py`` stays on the board's writable filesystem.
+    """
+    src = bundle.root.parent / f"{bundle.root.name}-romfs"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    for f in bundle.files:
+        if f.path == ENTRY_POINT:
+            continue
+        dst = src / f.path
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(bundle.root / f.path, dst)
+    (src.parent / f"{bundle.root.name}-main.py").write_text(ROMFS_MAIN_PY)
+    image = bundle.root.parent / f"{bundle.root.name}.romfs"
+    proc = subprocess.run(_mpremote_argv() + ["romfs", "--no-mpy", "-o", str(image), "build", str(src)],
+                          capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)
+    if proc.returncode != 0 or not image.is_file():
+        raise DeployError(f"mpremote romfs build failed: {_last_line(proc.stderr or proc.stdout)}")
+    return image, src
+
+
+def romfs_commands(bundle: Bundle, port: str, romfs_dir: Path) -> list[list[str]]:
+    """mpremote commands that install the ROMFS image and its main.py, then reset."""
+    main_py = bundle.root.parent / f"{bundle.root.name}-main.py"
+    return [
+        ["mpremote", "connect", port, "romfs", "--no-mpy", "deploy", str(romfs_dir)],
+        ["mpremote", "connect", port, "fs", "cp", str(main_py), ":" + ENTRY_POINT],
+        ["mpremote", "connect", port, "reset"],
+    ]
+
+
 # --- talking to the board ---------------------------------------------------------
 
 def _mpremote_argv() -> list[str]:
@@ -369,21 +427,38 @@ def _describe(cmd: list[str]) -> str:
 
 
 def deploy(port: str, arch: str = DEFAULT_ARCH, dry_run: bool = False, out_dir=None,
-           root=ROOT) -> Bundle:
+           root=ROOT, romfs: bool = False) -> Bundle:
     """Build the bundle and install it on the board at ``port``.
 
     With ``dry_run`` print the mpremote command lines instead and touch no board.
     Otherwise probe the port first and raise DeployError, before copying
-    anything, when no board answers there."""
+    anything, when no board answers there.  ``romfs``: install as a ROMFS image
+    that executes in place from flash (see module doc)."""
     bundle = build_bundle(root, out_dir, arch)
-    cmds = mpremote_commands(bundle, port)
+    if romfs:
+        image, romfs_dir = build_romfs(bundle)
+        cmds = romfs_commands(bundle, port, romfs_dir)
+    else:
+        cmds = mpremote_commands(bundle, port)
     if dry_run:
         for cmd in cmds:
             print(shlex.join(cmd))
+        extra = f"; ROMFS image {image} ({image.stat().st_size} bytes)" if romfs else ""
         print(f"# dry run: {len(bundle.files)} files, {bundle.total_bytes} bytes, arch {arch}, "
-              f"bundle in {bundle.root}; nothing sent to {port}")
+              f"bundle in {bundle.root}{extra}; nothing sent to {port}")
         return bundle
     probe(port)
+    if romfs:
+        for cmd in cmds:
+            try:
+                proc = _mpremote(cmd, COMMAND_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc = None
+            if proc is None or proc.returncode != 0:
+                why = "timed out" if proc is None else _last_line(proc.stderr or proc.stdout)
+                raise DeployError(f"deploy to {port} failed at '{' '.join(cmd[3:5])}': {why}")
+        print(f"deployed ROMFS image {image} ({image.stat().st_size} bytes, {arch}) to {port}")
+        return bundle
     installed = False
     for i, cmd in enumerate(cmds):
         step = _describe(cmd)
@@ -422,13 +497,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="build the bundle and print the mpremote commands without running them")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="bundle directory (default build/bundle-ARCH)")
+    p.add_argument("--romfs", action="store_true",
+                   help="install as a ROMFS image executed in place from flash (MicroPython >= 1.25 "
+                        "firmware with ROMFS); keeps the bytecode out of RAM")
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
     try:
-        deploy(args.port, args.arch, args.dry_run, args.out)
+        deploy(args.port, args.arch, args.dry_run, args.out, romfs=args.romfs)
     except (DeployError, OSError) as e:
         print(f"qsat deploy: {e}", file=sys.stderr)
         return 2
