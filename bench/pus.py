@@ -102,6 +102,7 @@ def contenders():
         "sp_build_pack": sp_build_pack,
         "sp_unpack": lambda: PusTm.unpack(raw, 7),
         "flight_pack": lambda: writer.pack(APID, 3, 25, APP_DATA),
+        "ground_encode": lambda: gp.encode_tm(APID, 5, 3, 25, 24_000, 43_200_000, APP_DATA, 5),
         "flight_seal": lambda: writer.seal(own, 0, APID, 3, 25, len(APP_DATA)),
         "flight_unpack_tm": lambda: pus.unpack_tm(raw),
         "decode_tm": lambda: gp.decode_tm(raw),
@@ -127,7 +128,8 @@ def main(argv=None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     f = figures(args.seconds)
-    enc = f["flight_pack"] / f["sp_update_pack"]
+    enc = f["ground_encode"] / f["sp_update_pack"]
+    enc_flight = f["flight_pack"] / f["sp_update_pack"]
     dec = f["decode_tm"] / f["sp_unpack"]
 
     def line(label, key, note=""):
@@ -141,6 +143,7 @@ def main(argv=None) -> int:
     line("spacepackets: new PusTm + pack()", "sp_build_pack")
     line("ours: flight TmPacketWriter.pack (copies data)", "flight_pack")
     line("ours: flight TmPacketWriter.seal (data in place)", "flight_seal")
+    line("ours: ground encode_tm (struct + C CRC, new bytes)", "ground_encode")
     print(" decode")
     line("spacepackets: PusTm.unpack", "sp_unpack")
     line("ours: ground decode_tm (struct + crcmod)", "decode_tm")
@@ -148,10 +151,12 @@ def main(argv=None) -> int:
     line("construct: PusTmPacket.parse", "construct_parse")
     line("construct: PusTmPacket compiled, parse", "construct_compiled_parse",
          "  (RawCopy/Checksum stay interpreted)")
-    print(f"  ratio ours/spacepackets, encode: {enc:5.2f}x  (target >= {TARGET_RATIO:g}x: "
+    print(f"  ratio ours/spacepackets, encode: {enc:5.2f}x  (ground encode_tm; target >= {TARGET_RATIO:g}x: "
           f"{'met' if enc >= TARGET_RATIO else 'MISSED'}; against re-packing an unchanged PusTm "
-          f"{f['flight_pack'] / f['sp_pack_unchanged']:.2f}x, against a new PusTm "
-          f"{f['flight_pack'] / f['sp_build_pack']:.2f}x)")
+          f"{f['ground_encode'] / f['sp_pack_unchanged']:.2f}x, against a new PusTm "
+          f"{f['ground_encode'] / f['sp_build_pack']:.2f}x)")
+    print(f"  ratio flight writer/spacepackets, encode: {enc_flight:5.2f}x  (allocation-free, MicroPython's code; "
+          "on CPython the call overhead of its checks and counters is the floor)")
     print(f"  ratio ours/spacepackets, decode: {dec:5.2f}x  (target >= {TARGET_RATIO:g}x: "
           f"{'met' if dec >= TARGET_RATIO else 'MISSED'})")
     return 0

@@ -228,7 +228,8 @@ COMMANDS = (
 EVENTS = (
     (0x0100, "EV_BOOT", 1, APID_MANAGER, (("reset_cause", "u8"),), "payload software started"),
     (0x0101, "EV_TC_REJECTED", 2, APID_MANAGER, (("apid", "u16"), ("code", "u16")), "telecommand packet rejected"),
-    (0x0102, "EV_FRAME_REJECTED", 2, APID_MANAGER, (("reason", "u8"),), "TC frame rejected by the link layer"),
+    (0x0102, "EV_FRAME_REJECTED", 2, APID_MANAGER, (("reason", "u8"),),
+     "TC frame rejected: reason 1-10 frame checks (bus.tc_frame REJECT_*), 16-22 FARM-1 (bus.farm DISCARD_*); at most one a second"),
     (0x0103, "EV_TIME_SET", 1, APID_MANAGER, (("days", "u16"), ("ms_of_day", "u32")), "on-board time set"),
     (0x0104, "EV_PARAM_SET", 1, APID_MANAGER, (("pid", "u16"), ("value", "i32")), "parameter changed"),
     (0x0105, "EV_SCHED_EXECUTED", 1, APID_MANAGER, (("apid", "u16"), ("seq_count", "u16")), "time-tagged command released"),

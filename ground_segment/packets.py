@@ -42,7 +42,7 @@ from bus.pus import PusError
 __all__ = [
     "CdsShortTime", "PusTcPacket", "PusTcSecondaryHeader", "PusTmPacket", "PusTmSecondaryHeader", "PusError",
     "SpacePacketPrimaryHeader", "TcPacket", "TmPacket", "build_tc", "build_tm", "compiled_tc_packet",
-    "compiled_tm_packet", "crc16", "decode_tc_construct", "decode_tm", "decode_tm_construct",
+    "compiled_tm_packet", "crc16", "decode_tc_construct", "decode_tm", "decode_tm_construct", "encode_tm",
     "tm_from_container", "tc_from_container",
 ]
 
@@ -205,6 +205,25 @@ def build_tc(apid, seq_count, service, subtype, app_data=b"", ack_flags=pus.ACK_
 _TM_HEAD = struct.Struct(">HHHBBBHHBHI")  # primary header, TM secondary header, CDS time: 20 octets
 _TM_HEAD_LEN = _TM_HEAD.size
 _TM_MIN_LEN = pus.TM_MIN_LEN
+_TM_DATA_LEN_OVERHEAD = _TM_HEAD_LEN + 2 - 7  # packet data length field = source data octets + 15
+_CRC = struct.Struct(">H")
+
+
+def encode_tm(apid, seq_count, service, subtype, days, ms_of_day, app_data=b"", msg_count=0, dest_id=0,
+              time_ref_status=0) -> bytes:
+    """A PUS TM, octet for octet what ``build_tm`` (the construct declaration) builds.
+
+    The fast path for ground-side TM generation (simulators, replay, test streams):
+    one struct call and the C CRC.  Fields are checked as the flight writer checks them.
+    """
+    if apid & ~0x7FF or seq_count & ~0x3FFF or (service | subtype) & ~0xFF or (msg_count | dest_id) & ~0xFFFF \
+            or days & ~0xFFFF or not 0 <= ms_of_day <= 86400999 or time_ref_status & ~0x0F:
+        raise ValueError("TM field out of range: apid %r seq %r service %r subtype %r msg %r dest %r days %r ms %r"
+                         % (apid, seq_count, service, subtype, msg_count, dest_id, days, ms_of_day))
+    n = len(app_data)
+    head = _TM_HEAD.pack(0x0800 | apid, 0xC000 | seq_count, n + _TM_DATA_LEN_OVERHEAD, 0x20 | time_ref_status,
+                         service, subtype, msg_count, dest_id, P_FIELD, days, ms_of_day) + app_data
+    return head + _CRC.pack(crc16(head))
 
 
 def decode_tm(data: bytes) -> TmPacket:

@@ -77,7 +77,7 @@ class PayloadApp:
         }
         self.manager = Manager(services, self.schedule, hal.clock, hal.watchdog.reset_cause())
         self.router = TcRouter(services, reader, (self.manager, self.source_app, self.pointing_app, self.fdir_app))
-        self.link = LinkStack(hal, self.router, tm, lab_enabled=lab_enabled)
+        self.link = LinkStack(hal, self.router, tm, services.events, lab_enabled=lab_enabled)
         objects["manager"] = self.manager
         objects["router"] = self.router
         objects["link"] = self.link

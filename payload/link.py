@@ -33,11 +33,14 @@ KEEPALIVE_MS = const(1000)  # longest time without a downlink frame
 
 
 class LinkStack:
-    def __init__(self, hal, router, tm_out, lab_enabled=True, frames_per_poll=8):
+    def __init__(self, hal, router, tm_out, events=None, lab_enabled=True, frames_per_poll=8):
         self._clock = hal.clock
         self._space = hal.links.get("space")
         self._lab = hal.links.get("lab") if lab_enabled else None
         self._router = router
+        self._events = events  # payload.s5_events.EventService: EV_FRAME_REJECTED, at most one a second
+        self._ev_frame = mdb.event("EV_FRAME_REJECTED")[0]
+        self._last_frame_event_ms = None
         self.lab_enabled = lab_enabled
         self.frames_per_poll = frames_per_poll
         self.cltu = CltuDecoder(max_frame_len=mdb.TC_FRAME_MAX_LEN)
@@ -92,10 +95,21 @@ class LinkStack:
             self._uplink_seen = False
 
     # -- uplink ---------------------------------------------------------------------
+    def _reject(self, reason):
+        """Count a rejected frame and report it (events throttled to one a second)."""
+        self.frames_rejected += 1
+        if self._events is None:
+            return
+        now = self._clock.ticks_ms()
+        if self._last_frame_event_ms is None or ticks_diff(now, self._last_frame_event_ms) >= 1000:
+            self._last_frame_event_ms = now
+            self._events.raise_args(self._ev_frame, reason)
+
     def _frame(self, buf, n, offset):
         r = self.frame_reader
-        if r.parse(buf, n, offset):
-            self.frames_rejected += 1
+        code = r.parse(buf, n, offset)
+        if code:
+            self._reject(code)  # bus.tc_frame REJECT_* (1..10)
             return
         self._uplink_seen = True
         verdict = self.farm.process(r)
@@ -103,7 +117,7 @@ class LinkStack:
             if verdict < DISCARD_BASE:  # BC_UNLOCK_DONE / BC_SET_VR_DONE
                 self.frames_accepted += 1
             else:
-                self.frames_rejected += 1
+                self._reject(verdict)  # bus.farm DISCARD_* (16..22)
             return
         self.frames_accepted += 1
         pos = r.data_offset

@@ -272,3 +272,23 @@ def test_struct_format_of_the_fast_path_is_the_declarations_size():
     assert struct.calcsize(">HHHBBBHHBHI") == pus.TM_APP_DATA_OFFSET == (
         gp.SpacePacketPrimaryHeader.sizeof() + gp.PusTmSecondaryHeader.sizeof())
     assert gp.PusTcSecondaryHeader.sizeof() == pus.TC_SEC_HDR_LEN and gp.CdsShortTime.sizeof() == 7
+
+
+@settings(max_examples=150, deadline=None)
+@given(apid=st.integers(0, 0x7FF), seq=st.integers(0, 0x3FFF), service=st.integers(0, 255),
+       subtype=st.integers(0, 255), days=st.integers(0, 0xFFFF), ms=st.integers(0, 86_399_999),
+       data=st.binary(max_size=200), msg=st.integers(0, 0xFFFF), dest=st.integers(0, 0xFFFF),
+       status=st.integers(0, 15))
+def test_ground_encode_tm_equals_the_construct_declaration(apid, seq, service, subtype, days, ms, data, msg,
+                                                           dest, status):
+    fast = gp.encode_tm(apid, seq, service, subtype, days, ms, data, msg, dest, status)
+    assert fast == gp.build_tm(apid, seq, service, subtype, days, ms, data, msg, dest, status)
+    t = PusTm.unpack(fast, timestamp_len=7)
+    assert (t.apid, t.seq_count, t.service, t.source_data) == (apid, seq, service, data)
+
+
+def test_ground_encode_tm_rejects_out_of_range_fields():
+    with pytest.raises(ValueError, match="out of range"):
+        gp.encode_tm(0x800, 0, 3, 25, 0, 0)
+    with pytest.raises(ValueError, match="out of range"):
+        gp.encode_tm(1, 0, 3, 25, 0, 86_401_000)

@@ -4,7 +4,7 @@ from bus import clcw as clcw_mod
 from bus import mdb
 from bus.cltu import cltu_encode
 from bus.pus import pack_tc, unpack_tm
-from bus.tc_frame import tc_frame, FRAME_AD, FRAME_BC, FRAME_BD, UNLOCK
+from bus.tc_frame import tc_frame, FRAME_AD, FRAME_BC, FRAME_BD, REJECT_SCID, UNLOCK
 from bus.tm_frame import TmFrameReader
 from hal.fake import FakeHal
 from payload.app import PayloadApp
@@ -94,7 +94,11 @@ def test_foreign_and_corrupt_frames_rejected_and_counted():
     bad[-1] ^= 1
     k.uplink(bytes(bad))
     assert k.app.link.frames_rejected == 2 and k.app.link.frames_accepted == 0
-    assert not [t for t in k.downlink() if t.service == 17]
+    tms = k.downlink()
+    assert not [t for t in tms if t.service == 17]
+    ev = mdb.event("EV_FRAME_REJECTED")[0]
+    reasons = [t.app_data[2] for t in tms if t.service == 5 and (t.app_data[0] << 8 | t.app_data[1]) == ev]
+    assert reasons == [REJECT_SCID]  # the second rejection within the same second is counted, not reported
 
 
 def test_garbage_never_stops_the_payload():
