@@ -17,6 +17,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Tests never assert wall-clock time: no per-example deadline (a loaded CI machine
+# must not turn a slow example into a failure).
+settings.register_profile("qsat", deadline=None)
+settings.load_profile("qsat")
 
 ROOT = Path(__file__).resolve().parent.parent
 FLIGHT_TESTS = ROOT / "tests" / "flight"

@@ -109,7 +109,7 @@ def test_spacepackets_ping_on_the_lab_port(system):
                  ("127.0.0.1", system["ports"]["lab"]))
         got = []
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and (17, 2) not in got or (1, 7) not in got:
+        while time.monotonic() < deadline and ((17, 2) not in got or (1, 7) not in got):
             try:
                 data, _ = s.recvfrom(4096)
             except socket.timeout:
