@@ -19,6 +19,11 @@ DRIVE_SPAN = const(32767)
 ERROR_LIMIT_MK = const(100000)  # error clamp: keeps kp * err a small int
 
 
+def bridge_temperature_mk(uv, t_ref_mk, v_ref_uv, uv_per_mk):
+    """NTC bridge near its balance point: ``T = T_ref + (v_ref - v) / S`` in integer mK."""
+    return t_ref_mk + (v_ref_uv - uv) // uv_per_mk
+
+
 class CrystalThermalLoop:
     def __init__(self, thermistor, tec, set_point_mk=298150, t_ref_mk=298150,
                  v_ref_uv=0, uv_per_mk=40, kp=400, ki=40):
@@ -37,7 +42,7 @@ class CrystalThermalLoop:
         self.drive = DRIVE_ZERO  # last u16 written
 
     def temperature_mk(self, uv):
-        return self.t_ref_mk + (self.v_ref_uv - uv) // self.uv_per_mk
+        return bridge_temperature_mk(uv, self.t_ref_mk, self.v_ref_uv, self.uv_per_mk)
 
     def step(self):
         t = self.temperature_mk(self._thermistor.read_uv())
