@@ -82,6 +82,10 @@ FAIL_SCHEDULE_NOT_FOUND = const(0x010D)
 FAIL_TIME_NOT_SET = const(0x010E)
 FAIL_RELEASE_IN_PAST = const(0x010F)
 FAIL_SCHEDULE_ENTRY = const(0x0110)
+FAIL_MODE_INTERLOCK = const(0x0111)
+FAIL_MODE_NOT_LOCKED = const(0x0112)
+FAIL_MODE_NOT_PERMITTED = const(0x0113)
+FAIL_MODE_REFUSED = const(0x0114)
 FAIL_INTERNAL = const(0x01FF)
 FAILURES = (
     (FAIL_ILLEGAL_APID, "ILLEGAL_APID", "no on-board application has this APID"),
@@ -100,12 +104,18 @@ FAILURES = (
     (FAIL_TIME_NOT_SET, "TIME_NOT_SET", "on-board time has not been set by the ground"),
     (FAIL_RELEASE_IN_PAST, "RELEASE_IN_PAST", "release time already passed"),
     (FAIL_SCHEDULE_ENTRY, "BAD_SCHEDULE_ENTRY", "an embedded command is malformed"),
+    (FAIL_MODE_INTERLOCK, "INTERLOCK_OPEN", "an interlock is open: only OFF is accepted, once it closes"),
+    (FAIL_MODE_NOT_LOCKED, "CRYSTAL_NOT_LOCKED", "emission needs the crystal locked (mode READY or STANDBY)"),
+    (FAIL_MODE_NOT_PERMITTED, "EMISSION_NOT_PERMITTED", "no fine tracking on the beams or no station in view"),
+    (FAIL_MODE_REFUSED, "MODE_CHANGE_REFUSED", "this mode cannot be asked for from the current mode"),
     (FAIL_INTERNAL, "INTERNAL_ERROR", "the command's handler failed on board (a flight software fault)"),
 )
 
 _ONOFF = ("enum", ((0, "OFF"), (1, "ON")))
 _RESET = ("enum", ((1, "POWER_ON"), (3, "WATCHDOG"), (5, "SOFT")))
 _MK_TO_C = ("lin", 0.001, -273.15, "degC")
+_SRC_MODES = ("enum", ((0, "OFF"), (1, "WARMUP"), (2, "LOCKING"), (3, "READY"), (4, "EMITTING"), (5, "STANDBY"),
+                       (6, "SAFE")))
 
 # -- parameters ---------------------------------------------------------------------
 PARAMETERS = (
@@ -141,6 +151,18 @@ PARAMETERS = (
     (0x0207, "crystal_kp", "u16", "LSB/mK", "crystal.kp", None, None, (0, 4000), "thermal loop proportional gain"),
     (0x0208, "crystal_ki", "u16", "LSB/mK/step", "crystal.ki", None, None, (0, 1000), "thermal loop integral gain"),
     (0x0209, "thermal_enabled", "u8", "", "crystal.enabled", _ONOFF, None, None, "crystal temperature loop running"),
+    (0x020A, "src_mode", "u8", "", "modes.mode", _SRC_MODES, None, None, "source operating mode"),
+    (0x020B, "src_interlocks", "u8", "", "modes.interlocks", None, (0, 0, 0, 1), None,
+     "open interlocks: 1 pump over-current, 2 diode over-temperature, 4 crystal sensor"),
+    (0x020C, "src_interlock_trips", "u16", "", "modes.interlock_trips", None, None, None, "entries into SAFE"),
+    (0x020D, "pump_set_ua", "u32", "uA", "pump.set_ua", None, None, None, "pump current set point after the ramp"),
+    (0x020E, "pump_measured_ua", "i32", "uA", "pump.measured_ua", None, (-1000, -500, 85000, 90000), None,
+     "pump current from the shunt"),
+    (0x020F, "pump_power_uw", "i32", "uW", "pump.power_uw", None, None, None, "pump optical power, monitor photodiode"),
+    (0x0210, "diode_temp_mk", "i32", "mK", "pump.diode_temp_mk", _MK_TO_C, (273150, 278150, 313150, 318150), None,
+     "pump diode case temperature"),
+    (0x0211, "pump_ramp_ua", "u32", "uA/step", "pump.ramp_ua", None, None, (100, 10000), "pump soft-start ramp per 100 ms"),
+    (0x0212, "lock_band_mk", "u16", "mK", "modes.lock_band_mk", None, None, (1, 1000), "crystal lock band"),
     # pointing (0x0300..)
     (0x0301, "apt_cmd_accepted", "u16", "", "pointing.cmd_accepted", None, None, None, "commands accepted by pointing"),
     (0x0302, "apt_cmd_rejected", "u16", "", "pointing.cmd_rejected", None, None, None, "commands rejected by pointing"),
@@ -170,7 +192,8 @@ HOUSEKEEPING = (
         "heap_free_b", "schedule_enabled", "schedule_entries", "events_generated", "time_valid")),
     (2, APID_SOURCE, "HK_SOURCE", 1, (
         "src_cmd_accepted", "src_cmd_rejected", "crystal_temp_mk", "crystal_error_mk", "tec_drive_u16",
-        "crystal_set_point_mk", "thermal_enabled")),
+        "crystal_set_point_mk", "thermal_enabled", "src_mode", "src_interlocks", "src_interlock_trips",
+        "pump_set_ua", "pump_measured_ua", "pump_power_uw", "diode_temp_mk")),
     (3, APID_POINTING, "HK_POINTING", 1, (
         "apt_cmd_accepted", "apt_cmd_rejected", "fsm0_x_nrad", "fsm0_y_nrad", "beam0_mean_err_nrad",
         "beam0_max_err_nrad", "beam0_frames", "fsm1_x_nrad", "fsm1_y_nrad", "beam1_mean_err_nrad",
@@ -188,7 +211,12 @@ COMMANDS = (
     ("SRC_NOOP", APID_SOURCE, 8, 1, 0, (), False, "no operation"),
     ("SRC_RESET_COUNTERS", APID_SOURCE, 8, 1, 1, (), False, "reset the source's counters"),
     ("SRC_PING", APID_SOURCE, 17, 1, None, (), False, "are-you-alive"),
-    ("SRC_THERMAL_ENABLE", APID_SOURCE, 8, 1, 2, (("on", "u8", 0, 1, ""),), False, "run or stop the crystal temperature loop"),
+    ("SRC_MODE", APID_SOURCE, 8, 1, 3, (("mode", "u8", 0, 5, ""),), True,
+     "ask for a source mode: 0 OFF, 1 WARMUP, 4 EMITTING (pump on), 5 STANDBY; refused with a reason when it makes no sense"),
+    ("SRC_PUMP_CURRENT", APID_SOURCE, 8, 1, 4, (("current_ua", "u32", 0, 90000, "uA"),), True,
+     "pump current target (reached by the soft-start ramp while EMITTING)"),
+    ("SRC_PUMP_POWER", APID_SOURCE, 8, 1, 5, (("power_uw", "u32", 0, 100000, "uW"),), True,
+     "hold this pump optical power with the monitor-photodiode loop (0: stop the loop)"),
     ("APT_NOOP", APID_POINTING, 8, 1, 0, (), False, "no operation"),
     ("APT_RESET_COUNTERS", APID_POINTING, 8, 1, 1, (), False, "reset the pointing counters"),
     ("APT_PING", APID_POINTING, 17, 1, None, (), False, "are-you-alive"),
@@ -241,7 +269,9 @@ EVENTS = (
     (0x02F0, "EV_SRC_NOOP", 1, APID_SOURCE, (), "source no-op"),
     (0x02F1, "EV_SRC_RESET", 1, APID_SOURCE, (), "source counters reset"),
     (0x02F2, "EV_SRC_LENGTH", 2, APID_SOURCE, (("expected", "u16"), ("actual", "u16")), "source command of wrong length"),
-    (0x0201, "EV_THERMAL_MODE", 1, APID_SOURCE, (("on", "u8"),), "crystal temperature loop started or stopped"),
+    (0x0202, "EV_SRC_MODE", 1, APID_SOURCE, (("from_mode", "u8"), ("to_mode", "u8")), "source mode changed"),
+    (0x0203, "EV_SRC_INTERLOCK", 4, APID_SOURCE, (("interlocks", "u8"), ("pump_measured_ua", "i32"), ("diode_temp_mk", "i32")),
+     "interlock open: pump cut, source SAFE"),
     (0x03F0, "EV_APT_NOOP", 1, APID_POINTING, (), "pointing no-op"),
     (0x03F1, "EV_APT_RESET", 1, APID_POINTING, (), "pointing counters reset"),
     (0x03F2, "EV_APT_LENGTH", 2, APID_POINTING, (("expected", "u16"), ("actual", "u16")), "pointing command of wrong length"),

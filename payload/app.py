@@ -26,6 +26,7 @@ from payload.scheduler import (
     Scheduler, FINE_PERIOD_US, COARSE_PERIOD_US, THERMAL_PERIOD_US, HK_PERIOD_US,
 )
 from payload.fine_loop import FinePointingLoop
+from payload.pump_laser import PumpLaser
 from payload.thermal_loop import CrystalThermalLoop
 
 WATCHDOG_TIMEOUT_MS = const(2000)  # fed by the 10 Hz group: 20 missed releases
@@ -48,6 +49,9 @@ class PayloadApp:
             self.fine.tasks.append(loop.step)
         self.crystal = CrystalThermalLoop(hal.analog_in["crystal_thermistor"],
                                           hal.analog_out["crystal_tec"])
+        self.pump = PumpLaser(hal.analog_out["pump_current"], hal.digital_out["pump_enable"],
+                              hal.analog_in["pump_current_sense"], hal.analog_in["pump_monitor_pd"],
+                              hal.analog_in["diode_thermistor"])
         self.thermal.tasks.append(self.crystal.step)
         self.thermal.tasks.append(hal.watchdog.feed)
         self.comms = self.sched.add_group("comms", COMMS_PERIOD_US)
@@ -64,7 +68,8 @@ class PayloadApp:
         services.time = TimeService(tm, flight_time)
         services.verification = Verification(tm, apids, mdb.APID_MANAGER)
         services.events = EventService(tm)
-        self.source_app = SourceApp(services, self.crystal)
+        self.source_app = SourceApp(services, self.crystal, self.pump, hal.clock, hal.digital_in["station_in_view"])
+        self.thermal.tasks.append(self.source_app.step)
         self.pointing_app = PointingApp(services, self.beams)
         self.fdir_app = FdirApp(services)
         reader = TcPacketReader()
@@ -73,6 +78,7 @@ class PayloadApp:
             "fine": self.fine, "coarse": self.coarse, "thermal": self.thermal,
             "schedule": self.schedule, "events": services.events, "time": services.time,
             "source": self.source_app, "crystal": self.crystal, "pointing": self.pointing_app,
+            "modes": self.source_app.modes, "pump": self.pump,
             "beam0": self.beams[0], "beam1": self.beams[1], "fdir": self.fdir_app,
         }
         self.manager = Manager(services, self.schedule, hal.clock, hal.watchdog.reset_cause())
@@ -100,7 +106,6 @@ class PayloadApp:
         self.services.events.raise_args(mdb.event("EV_BOOT")[0], self.hal.watchdog.reset_cause())
         for loop in self.beams:
             loop.enabled = True
-        self.crystal.enabled = True
         self.hal.watchdog.start(WATCHDOG_TIMEOUT_MS)
         self.sched.start()
 

@@ -5,20 +5,72 @@ bus/mdb.py); the photon-source, pointing and reliability issues grow them.
 """
 
 from bus import mdb
+from payload import source_modes
 from payload.pus_app import PusApp
 
 
-class SourceApp(PusApp):
-    """Entangled-photon source (APID 0x020): today the crystal temperature loop."""
+_MODE_REFUSALS = {
+    source_modes.REFUSED_INTERLOCK: mdb.FAIL_MODE_INTERLOCK,
+    source_modes.REFUSED_NOT_LOCKED: mdb.FAIL_MODE_NOT_LOCKED,
+    source_modes.REFUSED_NOT_PERMITTED: mdb.FAIL_MODE_NOT_PERMITTED,
+    source_modes.REFUSED_MODE: mdb.FAIL_MODE_REFUSED,
+    source_modes.REFUSED_UNKNOWN: mdb.FAIL_ARG_RANGE,
+}
+# the lowest temperature a working crystal thermistor can report; below it the
+# bridge is open or shorted (mK)
+CRYSTAL_PLAUSIBLE_MK = (233150, 373150)
 
-    def __init__(self, services, crystal):
-        self.crystal = crystal
+
+class SourceApp(PusApp):
+    """Entangled-photon source (APID 0x020): modes, crystal temperature, pump laser.
+
+    ``step()`` runs in the 10 Hz group after the crystal loop: the pump driver
+    checks its interlocks first and cuts the current itself in the same step,
+    then the mode machine moves (to SAFE on any interlock), and the crystal loop
+    and pump follow the mode.  See docs/source.md.
+    """
+
+    def __init__(self, services, crystal, pump, clock, permission):
+        self.crystal = crystal  # payload.thermal_loop.CrystalThermalLoop
+        self.pump = pump  # payload.pump_laser.PumpLaser
+        self.modes = source_modes.SourceModes(clock)
+        self.modes.on_change = self._mode_changed
+        self._permission = permission  # HAL DigitalIn: fine tracking and station in view
+        self._ev_mode = mdb.event("EV_SRC_MODE")[0]
+        self._ev_interlock = mdb.event("EV_SRC_INTERLOCK")[0]
         super().__init__(mdb.APID_SOURCE, "source", services)
 
-    def cmd_src_thermal_enable(self, args, tc):
-        self.crystal.enabled = bool(args[0])
-        self.services.events.raise_args(mdb.event("EV_THERMAL_MODE")[0], args[0])
+    def _mode_changed(self, old, new):
+        self.services.events.raise_args(self._ev_mode, old, new)
+        if new == source_modes.SAFE:
+            p = self.pump
+            self.services.events.raise_args(self._ev_interlock, self.modes.interlocks, p.measured_ua,
+                                            p.diode_temp_mk)
+
+    def step(self):
+        modes = self.modes
+        il = self.pump.step(modes.pump_allowed)
+        t = self.crystal.temp_mk
+        if t < CRYSTAL_PLAUSIBLE_MK[0] or t > CRYSTAL_PLAUSIBLE_MK[1]:
+            il |= source_modes.IL_CRYSTAL_SENSOR
+        modes.step(self.crystal.error_mk, self._permission.value(), il)
+        if not modes.pump_allowed:
+            self.pump.cut()
+        self.crystal.enabled = modes.thermal_on and not (il & source_modes.IL_CRYSTAL_SENSOR)
+
+    def cmd_src_mode(self, args, tc):
+        code = self.modes.command(args[0])
+        if code:
+            return _MODE_REFUSALS[code]
+        if not self.modes.pump_allowed:
+            self.pump.cut()
         return 0
+
+    def cmd_src_pump_current(self, args, tc):
+        return 0 if self.pump.set_current(args[0]) else mdb.FAIL_ARG_RANGE
+
+    def cmd_src_pump_power(self, args, tc):
+        return 0 if self.pump.set_power(args[0]) else mdb.FAIL_ARG_RANGE
 
 
 class PointingApp(PusApp):

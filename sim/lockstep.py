@@ -80,11 +80,13 @@ class LockstepRunner:
         self.t_us = 0  # virtual time since boot, unwrapped (the HAL clock wraps)
 
     def run(self, duration_s: float, on_hk=None, progress=None, realtime: bool = False,
-            stop=None) -> RunResult:
+            stop=None, uplink=()) -> RunResult:
         """Run for ``duration_s`` of virtual time; ``on_hk(row)`` sees each HK sample.
 
         ``realtime``: pace virtual time to the wall clock (real-time emulation);
-        ``stop()``: polled every virtual 10 ms, True ends the run early.
+        ``stop()``: polled every virtual 10 ms, True ends the run early;
+        ``uplink``: ``(t_s, packet)`` telecommands delivered on the lab port at that
+        virtual time (since this run's start), as a ground would send them.
         """
         if duration_s <= 0:
             raise ValueError("duration must be > 0 s")
@@ -107,6 +109,10 @@ class LockstepRunner:
         if not app.sched.started:
             app.start()
         lab_tx = getattr(hal.links.get("lab"), "tx", None)  # a fake link's sent datagrams; None on UDP
+        lab_rx = getattr(hal.links.get("lab"), "rx", None)
+        pending = sorted(uplink, key=lambda c: c[0])
+        if pending and lab_rx is None:
+            raise ValueError("uplink needs the emulated lab port")
         packets = []
         wall0 = time.perf_counter()
         for k in range(steps):
@@ -129,6 +135,8 @@ class LockstepRunner:
                 err_y[b, k] = ey
                 nz = noise[b]
                 sensors[b].publish(ex + nz[0][j], ey + nz[1][j])
+            while pending and pending[0][0] * 1e6 <= k * dt_us:
+                lab_rx.append(bytes(pending.pop(0)[1]))
             app.step()
             for m in mirrors:  # mirror settles on its command within one tick
                 m.x_nrad = m.cmd_x_nrad

@@ -16,9 +16,10 @@ DAYS = 24000
 
 
 def hk_source(seq, ms, set_point=300000, temp=298150):
-    data = md.hk_struct(2).build(dict(src_cmd_accepted=1, src_cmd_rejected=0, crystal_temp_mk=temp,
-                                      crystal_error_mk=set_point - temp, tec_drive_u16=32768,
-                                      crystal_set_point_mk=set_point, thermal_enabled=1))
+    values = {name: 0 for name in next(h for h in mdb.HOUSEKEEPING if h[0] == 2)[4]}  # every declared field
+    values.update(src_cmd_accepted=1, crystal_temp_mk=temp, crystal_error_mk=set_point - temp,
+                  tec_drive_u16=32768, crystal_set_point_mk=set_point, thermal_enabled=1)
+    data = md.hk_struct(2).build(values)
     return packets.build_tm(mdb.APID_SOURCE, seq, 3, 25, DAYS, ms, data)
 
 
@@ -99,7 +100,8 @@ def test_samples_in_one_executemany_and_bulk_columns(arch):
         b.queue_packet(0, hk_source(i, i * 1000, set_point=290000 + i))
     stream = b"".join(bytes(b.next_frame(0)) for _ in range(4))
     res = md.decode_frames(stream)
-    assert arch.add_columns(res.columns, 7.0) == 30 * 7
+    n_fields = len(next(h for h in mdb.HOUSEKEEPING if h[0] == 2)[4])
+    assert arch.add_columns(res.columns, 7.0) == 30 * n_fields
     rows = arch.parameters("crystal_set_point_mk")
     assert [r.raw for r in rows] == [290000 + i for i in range(30)]
     assert rows[3].eng == pytest.approx(290.003 - 273.15) and rows[3].pkt_time == t_of(3000)

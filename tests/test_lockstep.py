@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from ground_segment.commanding import build_tc
 from sim.lockstep import LockstepRunner
 
 
@@ -44,12 +45,14 @@ def test_fine_loop_rejects_disturbance():
 
 
 def test_thermal_loop_drives_crystal_towards_set_point():
-    res = LockstepRunner(seed=2).run(40.0)
+    warmup = build_tc("SRC_MODE", {"mode": 1}, seq_count=1)  # the source boots OFF: the ground warms it up
+    res = LockstepRunner(seed=2).run(40.0, uplink=[(0.5, warmup)])
     temps = res.crystal_temp_k
     assert temps[0] < 294.0  # starts at the baseplate temperature
     assert temps[-1] > temps[0] + 3.0  # heated towards 298.15 K
     drive = [row["tec_drive_u16"] for row in res.hk_rows]
-    assert max(drive) > 60000  # heating at the beginning
+    assert drive[0] == 32768 and max(drive) > 60000  # off at boot, heating once commanded
+    assert [row["src_mode"] for row in res.hk_rows][:3] == [0, 1, 1]
 
 
 def test_bad_arguments_rejected():

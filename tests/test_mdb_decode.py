@@ -50,7 +50,7 @@ def flight():
     seqs["SCHED_INSERT"] = tc("SCHED_INSERT", bytes([1]) + release + noop)
     seqs["SCHED_LIST"] = tc("SCHED_LIST")
     seqs["TIME_REPORT_RATE"] = tc("TIME_REPORT_RATE", 1)
-    seqs["SRC_THERMAL_ENABLE"] = tc("SRC_THERMAL_ENABLE", 1)
+    seqs["SRC_MODE"] = tc("SRC_MODE", 1)  # WARMUP
     bad = bytearray(pus.pack_tc(mdb.APID_SOURCE, 500, 17, 1))
     bad[-1] ^= 0xFF
     b.lab.tx.clear()
@@ -117,7 +117,7 @@ def test_events_and_parameter_report(flight):
     assert ev["EV_PARAM_SET"].args == {"pid": 0x0206, "value": SET_POINT_MK}
     assert ev["EV_PARAM_SET"].text == "parameter changed" and ev["EV_PARAM_SET"].apid == mdb.APID_MANAGER
     assert ev["EV_TIME_SET"].args == {"days": DAYS, "ms_of_day": MS}
-    assert ev["EV_THERMAL_MODE"].args == {"on": 1} and ev["EV_THERMAL_MODE"].apid == mdb.APID_SOURCE
+    assert ev["EV_SRC_MODE"].args == {"from_mode": 0, "to_mode": 1} and ev["EV_SRC_MODE"].apid == mdb.APID_SOURCE
     got = [r for r in recs if isinstance(r, md.Sample) and r.apid == mdb.APID_MANAGER
            and r.name == "crystal_set_point_mk"]  # TM[20,2] comes from the manager
     assert len(got) == 1 and got[0].raw == SET_POINT_MK and got[0].eng == pytest.approx(26.85)

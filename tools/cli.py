@@ -23,6 +23,7 @@ HK_COLUMNS = (  # (parameter from the decoded TM[3,25] packets, column title)
     ("crystal_temp_mk", "T_mK"),
     ("crystal_error_mk", "err_mK"),
     ("tec_drive_u16", "tec"),
+    ("src_mode", "mode"),
     ("beam0_mean_err_nrad", "b0_nrad"),
     ("beam1_mean_err_nrad", "b1_nrad"),
     ("beam0_frames", "frames0"),
@@ -60,7 +61,11 @@ def run_emulated(duration_s: float, seed: int, every_s: int = 1, quiet: bool = F
         if not quiet and row.get("uptime_s", 0) % every_s == 0:
             _print_hk_row(row)
 
-    res = runner.run(duration_s, on_hk=on_hk)
+    from ground_segment.commanding import build_tc
+
+    # the source boots OFF; as in operations, the ground commands its warm-up
+    warmup = build_tc("SRC_MODE", {"mode": 1}, seq_count=1)
+    res = runner.run(duration_s, on_hk=on_hk, uplink=[(0.0, warmup)])
     print(f"ran {res.duration_s:g} s virtual in {res.wall_s:.2f} s wall "
           f"(real-time factor {res.realtime_factor:.1f}x, {res.fine_steps} fine-loop steps)")
     print("scheduler: " + "; ".join(f"{g.name} {g.runs} runs, {g.overruns} overruns, {g.slips} slips, "

@@ -518,8 +518,9 @@ def test_boot_main_runs_the_payload_on_the_board():
     assert chips["fsm0"].output == [board.nrad_to_code(20000), board.nrad_to_code(-10000)]
     assert chips["fsm1"].output == [32768, 32768]
     assert app.thermal.runs >= 1 and app.crystal.temp_mk == 298150 - 1000
-    assert app.crystal.drive > 32768
-    assert bench.pwm[PM["crystal_tec"][1]].duty_u16() == app.crystal.drive  # heating
+    assert app.source_app.modes.mode == 0  # OFF until the ground commands WARMUP: TEC at zero drive
+    assert app.crystal.drive == 32768
+    assert bench.pwm[PM["crystal_tec"][1]].duty_u16() == app.crystal.drive
     assert bench.wdt.timeout_ms == 2000 and bench.wdt.feeds >= 1
     assert app.hk_group.runs >= 1 and app.manager.reset_cause == hi.RESET_POWER_ON
 
