@@ -163,6 +163,10 @@ PARAMETERS = (
      "pump diode case temperature"),
     (0x0211, "pump_ramp_ua", "u32", "uA/step", "pump.ramp_ua", None, None, (100, 10000), "pump soft-start ramp per 100 ms"),
     (0x0212, "lock_band_mk", "u16", "mK", "modes.lock_band_mk", None, None, (1, 1000), "crystal lock band"),
+    (0x0213, "crystal_ref_mk", "i32", "mK", "crystal.ref_mk", _MK_TO_C, None, None,
+     "reference the loop follows, slewing to the set point"),
+    (0x0214, "crystal_slew_mk", "u16", "mK/step", "crystal.slew_mk", None, None, (1, 1000),
+     "largest reference move per 100 ms"),
     # pointing (0x0300..)
     (0x0301, "apt_cmd_accepted", "u16", "", "pointing.cmd_accepted", None, None, None, "commands accepted by pointing"),
     (0x0302, "apt_cmd_rejected", "u16", "", "pointing.cmd_rejected", None, None, None, "commands rejected by pointing"),
@@ -192,7 +196,7 @@ HOUSEKEEPING = (
         "heap_free_b", "schedule_enabled", "schedule_entries", "events_generated", "time_valid")),
     (2, APID_SOURCE, "HK_SOURCE", 1, (
         "src_cmd_accepted", "src_cmd_rejected", "crystal_temp_mk", "crystal_error_mk", "tec_drive_u16",
-        "crystal_set_point_mk", "thermal_enabled", "src_mode", "src_interlocks", "src_interlock_trips",
+        "crystal_set_point_mk", "crystal_ref_mk", "thermal_enabled", "src_mode", "src_interlocks", "src_interlock_trips",
         "pump_set_ua", "pump_measured_ua", "pump_power_uw", "diode_temp_mk")),
     (3, APID_POINTING, "HK_POINTING", 1, (
         "apt_cmd_accepted", "apt_cmd_rejected", "fsm0_x_nrad", "fsm0_y_nrad", "beam0_mean_err_nrad",

@@ -53,7 +53,7 @@ class SourceApp(PusApp):
         t = self.crystal.temp_mk
         if t < CRYSTAL_PLAUSIBLE_MK[0] or t > CRYSTAL_PLAUSIBLE_MK[1]:
             il |= source_modes.IL_CRYSTAL_SENSOR
-        modes.step(self.crystal.error_mk, self._permission.value(), il)
+        modes.step(self.crystal.set_point_error_mk, self._permission.value(), il)
         if not modes.pump_allowed:
             self.pump.cut()
         self.crystal.enabled = modes.thermal_on and not (il & source_modes.IL_CRYSTAL_SENSOR)

@@ -3,9 +3,15 @@
 The PPKTP crystal sits on a thermo-electric cooler; its NTC thermistor is read
 in a balanced bridge by the precision ADC.  Near the set point the bridge is
 linear: ``T = T_ref + (v_ref - v) / uv_per_mk`` (an NTC's resistance falls as
-it warms).  The photon-source issue replaces this with the full controller
-(Steinhart-Hart calibration, set-point slew, auto-tune); this is the scheduler's
-10 Hz task and the thermal plant's first client.
+it warms).
+
+Set-point slew: the loop regulates to a reference ``ref_mk`` that moves towards
+the commanded ``set_point_mk`` by at most ``slew_mk`` per step (10 mK per 100 ms:
+6 K/min, gentle on the crystal and its bond), starting from the measured
+temperature when the loop is enabled (bumpless).  ``held`` is True once the
+reference has arrived: the lock band and the +/- 10 mK requirement apply only
+then.  PI with anti-windup; the photon-source issue adds the auto-tune scan,
+which moves the set point through the same slew.
 
 Integers throughout (rp2 boards compute floats in single precision, too coarse
 for millikelvins): temperatures in mK, drive in u16 with 32768 = no current
@@ -26,10 +32,12 @@ def bridge_temperature_mk(uv, t_ref_mk, v_ref_uv, uv_per_mk):
 
 class CrystalThermalLoop:
     def __init__(self, thermistor, tec, set_point_mk=298150, t_ref_mk=298150,
-                 v_ref_uv=0, uv_per_mk=40, kp=400, ki=40):
+                 v_ref_uv=0, uv_per_mk=40, kp=400, ki=40, slew_mk=10):
         self._thermistor = thermistor
         self._tec = tec
-        self.set_point_mk = set_point_mk  # crystal set point (mK)
+        self.set_point_mk = set_point_mk  # commanded crystal set point (mK)
+        self.ref_mk = set_point_mk  # reference the loop follows, slewing to the set point (mK)
+        self.slew_mk = slew_mk  # largest reference move per step (mK)
         self.t_ref_mk = t_ref_mk  # bridge balance temperature (mK)
         self.v_ref_uv = v_ref_uv  # bridge output at t_ref (uV)
         self.uv_per_mk = uv_per_mk  # bridge sensitivity magnitude (uV/mK)
@@ -41,13 +49,29 @@ class CrystalThermalLoop:
         self.integ = 0  # integral term, drive LSB, clamped to the drive span
         self.drive = DRIVE_ZERO  # last u16 written
 
+    @property
+    def held(self):
+        """True when the reference has reached the set point (no slew in progress)."""
+        return self.ref_mk == self.set_point_mk
+
+    @property
+    def set_point_error_mk(self):
+        """Set point minus temperature: what locking is judged on."""
+        return self.set_point_mk - self.temp_mk
+
     def temperature_mk(self, uv):
         return bridge_temperature_mk(uv, self.t_ref_mk, self.v_ref_uv, self.uv_per_mk)
 
     def step(self):
         t = self.temperature_mk(self._thermistor.read_uv())
         self.temp_mk = t
-        err = self.set_point_mk - t
+        if not self.enabled:
+            self.ref_mk = t  # bumpless start: the reference leaves from where the crystal is
+        else:
+            d = self.set_point_mk - self.ref_mk
+            s = self.slew_mk
+            self.ref_mk += s if d > s else (-s if d < -s else d)
+        err = self.ref_mk - t
         if err > ERROR_LIMIT_MK:
             err = ERROR_LIMIT_MK
         elif err < -ERROR_LIMIT_MK:

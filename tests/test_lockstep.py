@@ -51,7 +51,11 @@ def test_thermal_loop_drives_crystal_towards_set_point():
     assert temps[0] < 294.0  # starts at the baseplate temperature
     assert temps[-1] > temps[0] + 3.0  # heated towards 298.15 K
     drive = [row["tec_drive_u16"] for row in res.hk_rows]
-    assert drive[0] == 32768 and max(drive) > 60000  # off at boot, heating once commanded
+    assert drive[0] == 32768 and min(drive[2:30]) > 40000  # off at boot, heating once commanded
+    ref = [row["crystal_ref_mk"] for row in res.hk_rows]
+    assert ref[10] - ref[5] == 500  # the reference slews at 10 mK per 100 ms: 100 mK/s
+    temp = [row["crystal_temp_mk"] for row in res.hk_rows]
+    assert abs(temp[30] - ref[30]) < 100  # and the crystal follows it
     assert [row["src_mode"] for row in res.hk_rows][:3] == [0, 1, 1]
 
 

@@ -58,3 +58,20 @@ def test_absurd_reading_is_clamped_not_overflowed():
     th.uv = -(1 << 29)  # corrupted conversion far beyond any bridge output
     loop.step()
     assert tec.value == DRIVE_ZERO - DRIVE_SPAN and loop.error_mk == -100000
+
+
+def test_reference_slews_from_the_crystal_to_the_set_point():
+    loop, th, tec = _loop()
+    th.uv = 40 * 1000  # crystal 1 K below the set point
+    loop.step()  # disabled: the reference rests on the measured temperature (bumpless start)
+    assert loop.ref_mk == 297150 and not loop.held
+    loop.enabled = True
+    for _ in range(10):
+        loop.step()
+    assert loop.ref_mk == 297150 + 10 * loop.slew_mk and loop.set_point_error_mk == 1000
+    for _ in range(200):
+        loop.step()
+    assert loop.held and loop.ref_mk == loop.set_point_mk
+    loop.set_point_mk = 298100  # a small set-point change is also slewed
+    loop.step()
+    assert loop.ref_mk == 298140 and not loop.held
