@@ -4,7 +4,7 @@ import struct
 
 from bus import mdb
 from payload import source_modes as sm
-from tests.flight.payload.ground_stub import Bench, of, failure_code, event_ids
+from tests.flight.payload.ground_stub import Bench, of, failure_code
 
 
 def _events(tms, name):
