@@ -1,7 +1,7 @@
 """The board backend: every ``hal.interface`` device on an RP2350 board (MicroPython).
 
 Target: a Raspberry Pi Pico 2-class board built on the RP2350B (QFN-80,
-48 GPIOs).  The payload needs 47 signals; the Pico 2's RP2350A brings out only
+48 GPIOs).  The payload needs 44 signals; the Pico 2's RP2350A brings out only
 26 usable GPIOs, so the map below uses the B package while keeping the Pico 2's
 conventional functions on GP0-GP22 (UART0 on GP0/1, UART1 on GP4/5, SPI1 on
 GP10-13, SPI0 on GP16-19).  docs/board.md gives the reasoning and the parts.
@@ -11,13 +11,14 @@ Two SPI buses, split by execution context, never shared between them:
 - SPI0 (10 MHz) belongs to the fine pointing loop, which runs in a hard timer
   interrupt: the two fine beacon sensors and the two steering-mirror DACs.
 - SPI1 (1 MHz) belongs to the foreground loop: the two precision thermistor
-  ADCs, the two coarse beacon sensors and the four gimbal encoders.
+  ADCs, the coincidence unit (the photon counters), the two coarse beacon
+  sensors and the four gimbal encoders.
 
 An interrupt that used a bus the foreground was in the middle of using would
 corrupt both transfers; with one owner per bus no lock is needed.
 
-Fast-loop methods (``read_into``, ``set_nrad``, ``count``, the ADC
-``read_uv``) allocate nothing: every driver owns its buffers, bound methods for
+Fast-loop methods (``read_into``, ``set_nrad``, ``count``, ``latch_counters``,
+the ADC ``read_uv``) allocate nothing: every driver owns its buffers, bound methods for
 interrupts are made once in ``__init__``, and all arithmetic is on small ints.
 """
 
@@ -25,13 +26,13 @@ import time
 from array import array
 
 import machine
-import rp2
 
 from bus.compat import const
 from hal import interface as _hi
 from hal.interface import COUNT_MASK, ticks_diff
 from hal.ads1220 import ADS1220
 from hal.as5047p import AS5047P
+from hal.coincidence_unit import CoincidenceUnit
 from hal.dac8563 import DAC8563, MIDSCALE, CODE_MAX
 
 # -- the pin map: one entry per channel, one comment per line ------------------------
@@ -57,14 +58,20 @@ PIN_MAP = {  # type: dict[str, tuple]
     "pump_enable":         ("out",      23),  # pump laser switch; external pull-down, interlock loop in series
     "beacon_enable":       ("out",      24),  # downlink beacon laser
     "sync_enable":         ("out",      25),  # synchronisation pulse train gate
+    "basis_select":        ("out",      7),   # LC rotator drivers of both arms: low H/V, high D/A
     # discrete input
     "station_in_view":     ("in",       46),  # pointing's in-view report (pull-down)
-    # pulse counters: PIO state machine counting rising edges, (state machine, GPIO)
-    "singles_a_h":         ("pio",      0,  2),  # PIO0 SM0, GP2: detector A, H polarisation
-    "singles_a_v":         ("pio",      1,  3),  # PIO0 SM1, GP3: detector A, V
-    "singles_b_d":         ("pio",      2,  6),  # PIO0 SM2, GP6: detector B, D
-    "singles_b_a":         ("pio",      3,  7),  # PIO0 SM3, GP7: detector B, A
-    "coincidences":        ("pio",      4,  8),  # PIO1 SM0, GP8: coincidence unit output
+    # photon counters: the coincidence unit (hal.coincidence_unit) on SPI1, (bus, chip select)
+    "coincidence_unit":    ("coinc_unit", 1, 8),  # CS GP8: 8 counters latched together, read in one burst
+    # each counter channel is one of the unit's registers, (register index); no GPIO
+    "singles_a0":          ("coinc",    0),  # arm A detector 0 (H or D)
+    "singles_a1":          ("coinc",    1),  # arm A detector 1 (V or A)
+    "singles_b0":          ("coinc",    2),  # arm B detector 0 (H or D)
+    "singles_b1":          ("coinc",    3),  # arm B detector 1 (V or A)
+    "coinc_a0b0":          ("coinc",    4),  # coincidences A0-B0
+    "coinc_a0b1":          ("coinc",    5),  # coincidences A0-B1
+    "coinc_a1b0":          ("coinc",    6),  # coincidences A1-B0
+    "coinc_a1b1":          ("coinc",    7),  # coincidences A1-B1
     # steering mirrors: DAC8563 on SPI0 (A = x, B = y), position monitors on the ADC
     #                       kind       bus CS  ADC x  ADC y
     "fsm0":                ("dac8563",  0, 21, 42, 43),  # CS GP21; x monitor ADC2 GP42, y ADC3 GP43
@@ -83,17 +90,17 @@ PIN_MAP = {  # type: dict[str, tuple]
     "tach1":               ("tach",     30),  # wheel 1
     "tach2":               ("tach",     31),  # wheel 2
 }
-# GP47 is the one spare (ADC7).
+# Spares: GP2, GP3, GP6 (the old PIO counter inputs) and GP47 (ADC7).
 
 # where the GPIO numbers sit in each kind of entry (for the duplicate check)
 _GPIO_FIELDS = {
     "spi": (2, 3, 4), "uart": (2, 3), "ads1220": (2,), "adc": (1,), "pwm": (1,),
-    "out": (1,), "in": (1,), "pio": (2,), "dac8563": (2, 3, 4), "frame": (2,),
+    "out": (1,), "in": (1,), "coinc_unit": (2,), "coinc": (), "dac8563": (2, 3, 4), "frame": (2,),
     "gimbal": (1, 2, 4, 5), "tach": (1,),
 }
 
 SPI0_BAUD = const(10000000)  # fine sensors (20 MHz max), DAC8563 (50 MHz max)
-SPI1_BAUD = const(1000000)  # ADS1220 (6.6 MHz max), AS5047P (10 MHz max)
+SPI1_BAUD = const(1000000)  # ADS1220 (6.6 MHz max), AS5047P (10 MHz max), coincidence unit
 UART_BAUD = const(115200)
 UART_BUF = const(2048)  # bytes per direction: ~180 ms of traffic at 115200 baud
 PWM_FREQ_HZ = const(20000)  # above hearing, well inside the RC filters' stop band
@@ -111,28 +118,6 @@ FRAME_LEN = const(16)
 FRAME_SYNC = const(0xA5)
 FRAME_FLAG_SEEN = const(0x01)  # spot inside the field of view
 _CRC8_POLY = const(0x07)  # CRC-8/SMBUS: poly 0x07, init 0, no reflection
-
-# the edge counter's X register is read out through the input shift register (ISR)
-# by executing these instructions on the running state machine
-_PIO_READ_X = "mov(isr, invert(x))"  # ISR = ~X = edges counted (X counts down from ~0)
-_PIO_DROP_2 = "in_(null, 2)"  # shift left 2: keeps the low 30 bits in bits 31..2
-_PIO_PUSH = "push(noblock)"
-_PIO_START = "mov(x, invert(null))"  # X = 0xFFFFFFFF: zero edges
-
-
-# PIO assembly: rp2.asm_pio runs the body with the assembler's names (wait,
-# pin, jmp, ...) as its globals, which mypy cannot know, hence the ignores.
-@rp2.asm_pio()
-def _edge_counter():
-    # X counts down once per rising edge; jmp(x_dec) falls through at zero and
-    # X wraps to 0xFFFFFFFF, so the count simply wraps at 2**32.
-    label("wait_low")  # type: ignore[name-defined]
-    wrap_target()  # type: ignore[name-defined]
-    wait(0, pin, 0)  # type: ignore[name-defined]
-    wait(1, pin, 0)  # type: ignore[name-defined]
-    jmp(x_dec, "wait_low")  # type: ignore[name-defined]
-    wrap()  # type: ignore[name-defined]
-
 
 def gpios_used(pin_map=PIN_MAP):
     """{GPIO: channel name} of every GPIO in ``pin_map``; ValueError on a duplicate."""
@@ -249,38 +234,20 @@ class PinDigitalIn(_hi.DigitalIn):
 # -- pulse counters -----------------------------------------------------------------
 
 
-class PioPulseCounter(_hi.PulseCounter):
-    """Rising edges counted by a PIO state machine (no CPU per event).
+class LatchedPulseCounter(_hi.PulseCounter):
+    """One register of the coincidence unit, as of the last latch.
 
-    Detector pulses arrive at up to several MHz, far beyond what a pin interrupt
-    can count; the PIO program takes 3 cycles per edge (50 MHz at 150 MHz
-    clock) and needs pulses at least 2 clock cycles (~14 ns) wide and low.
-
-    Reading: the CPU executes three instructions on the state machine (allowed
-    while it waits on the pin): ISR = ~X, shift in two zero bits, push.  The
-    pushed word holds the count's low 30 bits in bits 31..2, and ``get(None,
-    2)`` shifts them back down, so the result is a small int that wraps at 2**30
-    exactly like hal.interface's COUNT_MASK: no allocation, no long ints.  Read
-    each counter from one execution context only (the three execs are not atomic
-    against another reader).
+    ``count()`` returns the value ``BoardHal.latch_counters()`` last read
+    (all eight channels latched at the same instant), wrapping at
+    COUNT_MASK + 1: an array element read, no bus traffic, no allocation.
     """
 
-    def __init__(self, sm_id: int, gpio: int) -> None:
-        self._read_x = rp2.asm_pio_encode(_PIO_READ_X, 0)
-        self._drop_2 = rp2.asm_pio_encode(_PIO_DROP_2, 0)
-        self._push = rp2.asm_pio_encode(_PIO_PUSH, 0)
-        self._pin = machine.Pin(gpio, machine.Pin.IN)
-        self._sm = rp2.StateMachine(sm_id, _edge_counter, freq=machine.freq(), in_base=self._pin)
-        self._sm.exec(rp2.asm_pio_encode(_PIO_START, 0))
-        self._sm.active(1)
+    def __init__(self, unit: CoincidenceUnit, index: int) -> None:
+        self._counts = unit.counts  # filled in place by every latch
+        self._index = index
 
     def count(self) -> int:
-        sm = self._sm
-        sm.exec(self._read_x)
-        sm.exec(self._drop_2)
-        sm.exec(self._push)
-        n = sm.get(None, 2)
-        return n if n is not None else 0
+        return self._counts[self._index]
 
 
 # -- steering mirror -------------------------------------------------------------------
@@ -701,9 +668,11 @@ class BoardHal(_hi.Hal):
             self.digital_out[name] = PinDigitalOut(pm[name][1])
         for name in _hi.DIGITAL_INPUTS:
             self.digital_in[name] = PinDigitalIn(pm[name][1])
+        _, bus, cs = pm["coincidence_unit"]
+        self.coincidence_unit = CoincidenceUnit(
+            spi[bus], _cs(cs), label="coincidence unit (SPI%d, CS GP%d)" % (bus, cs))
         for name in _hi.COUNTERS:
-            _, sm_id, gpio = pm[name]
-            self.counters[name] = PioPulseCounter(sm_id, gpio)
+            self.counters[name] = LatchedPulseCounter(self.coincidence_unit, pm[name][1])
 
         for b in range(_hi.BEAMS):
             _, bus, cs, adc_x, adc_y = pm["fsm%d" % b]
@@ -725,6 +694,12 @@ class BoardHal(_hi.Hal):
             _, uart_id, tx, rx = pm[name]
             self.links[name] = UartLink(uart_id, tx, rx)
         self.check()
+
+    def latch_counters(self) -> None:
+        """Latch the coincidence unit's eight counters together and read them
+        (one 33-octet SPI1 transfer, foreground only); every counter's
+        ``count()`` then returns its value at this latch.  No allocation."""
+        self.coincidence_unit.latch_and_read()
 
     def start_fine_timer(self, period_us: int, callback) -> None:
         """Run ``callback(timer)`` every ``period_us`` from a hard timer interrupt.

@@ -212,10 +212,20 @@ DIGITAL_OUTPUTS = (
     "pump_enable",  # pump laser current switch (interlocked in flight code)
     "beacon_enable",  # downlink beacon laser
     "sync_enable",  # synchronisation pulse train
+    "basis_select",  # LC rotators of both arms: low = H/V, high = D/A analysis basis
 )
 DIGITAL_INPUTS = ("station_in_view",)  # stands for pointing's report until it exists
+# Both analyser arms measure in the basis ``basis_select`` sets; in each arm
+# detector 0 sees H (H/V basis) or D (D/A basis), detector 1 sees V or A.
 COUNTERS = (
-    "singles_a_h", "singles_a_v", "singles_b_d", "singles_b_a", "coincidences",
+    "singles_a0",  # arm A detector 0 (H or D)
+    "singles_a1",  # arm A detector 1 (V or A)
+    "singles_b0",  # arm B detector 0 (H or D)
+    "singles_b1",  # arm B detector 1 (V or A)
+    "coinc_a0b0",  # coincidences A0 with B0
+    "coinc_a0b1",  # coincidences A0 with B1
+    "coinc_a1b0",  # coincidences A1 with B0
+    "coinc_a1b1",  # coincidences A1 with B1
 )
 BEAMS = 2  # two quantum beams, one per ground station
 WHEELS = 3
@@ -247,6 +257,15 @@ class Hal:
         self.watchdog = None
         self.nvstore = None
         self.links = {}
+
+    def latch_counters(self):
+        """Freeze every counter's ``count()`` at this instant, all together.
+
+        A backend whose counters are read through a latch (the board's
+        coincidence unit) takes a new reading here; call it once per control
+        cycle before reading ``counters``.  Backends whose counts are live
+        need do nothing.
+        """
 
     def check(self):
         """Raise ValueError naming the first device the backend did not provide."""

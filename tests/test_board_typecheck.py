@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ("hal/board.py", "hal/ads1220.py", "hal/dac8563.py", "hal/as5047p.py")
+CHECKED = ("hal/board.py", "hal/ads1220.py", "hal/dac8563.py", "hal/as5047p.py", "hal/coincidence_unit.py")
 FAKES = ROOT / "tests" / "mp" / "fakes"
 SETUP_HINT = ("MicroPython stubs or mypy missing from the venv: run tools/setup.sh "
               "(installs the dev extra: micropython-rp2-stubs, micropython-stdlib-stubs, mypy)")

@@ -1,9 +1,9 @@
-"""hal.board on the fake machine and rp2 modules (both interpreters).
+"""hal.board on the fake machine module (both interpreters).
 
-The fakes (tests/mp/fakes) put the board's chips on a bench: an ADS1220 that
+The fake (tests/mp/fakes) puts the board's chips on a bench: an ADS1220 that
 answers RREG/RDATA like the part, a DAC8563 that latches 24-bit frames, AS5047P
-encoders, beacon sensor electronics, and a PIO emulator that runs the board's
-own counter program on the pin levels the test drives.
+encoders, beacon sensor electronics, and the coincidence unit whose eight
+counters are latched together and read in one burst.
 """
 
 import sys
@@ -19,6 +19,7 @@ import machine  # noqa: E402  (the fake, from tests/mp/fakes)
 import hal.board as board  # noqa: E402
 from hal import interface as hi  # noqa: E402
 from hal.ads1220 import ADS1220  # noqa: E402
+from hal.coincidence_unit import CoincidenceUnit  # noqa: E402
 from hal.fake import VirtualClock  # noqa: E402
 
 bench = machine.bench
@@ -110,7 +111,7 @@ def test_board_hal_constructs_and_passes_check():
 
 def test_pin_map_names_every_channel_and_uses_each_gpio_once():
     names = (hi.ANALOG_INPUTS + hi.ANALOG_OUTPUTS + hi.DIGITAL_OUTPUTS + hi.DIGITAL_INPUTS
-             + hi.COUNTERS + ("space", "lab", "spi0", "spi1"))
+             + hi.COUNTERS + ("space", "lab", "spi0", "spi1", "coincidence_unit"))
     for n in names:
         assert n in PM, n
     for b in range(hi.BEAMS):
@@ -119,7 +120,10 @@ def test_pin_map_names_every_channel_and_uses_each_gpio_once():
     for w in range(hi.WHEELS):
         assert "tach%d" % w in PM
     used = board.gpios_used()
-    assert len(used) == 47 and 47 not in used  # GP47 is the spare
+    assert len(used) == 44  # spares: GP2, GP3, GP6 (the old PIO counter inputs) and GP47
+    for spare in (2, 3, 6, 47):
+        assert spare not in used, spare
+    assert used[8] == "coincidence_unit" and used[7] == "basis_select"
     assert used[0] == "space" and used[18] == "spi0" and used[10] == "spi1"
     bad = {}
     for k in PM:
@@ -376,26 +380,76 @@ def test_start_fine_timer_runs_callback_at_1000_hz_in_hard_interrupt():
 # -- counters, gimbal, tachometer, discretes, store -------------------------------------
 
 
-def test_pulse_counters_count_edges_through_the_pio_program():
-    hal, _ = _board()
-    c = hal.counters["coincidences"]
-    a = hal.counters["singles_a_h"]
-    assert c.count() == 0 and a.count() == 0
-    bench.pulse(PM["coincidences"][2], 7)
-    bench.pulse(PM["singles_a_h"][2], 3)
-    assert c.count() == 7 and a.count() == 3
-    assert hal.counters["singles_b_a"].count() == 0
-    bench.set_input(PM["coincidences"][2], 1)  # a rising edge counts; the fall does not
-    assert c.count() == 8
-    bench.set_input(PM["coincidences"][2], 0)
-    assert c.count() == 8
-    # near the 2**30 wrap: preload the state machine's X as if 2**30 - 2 edges had passed
-    c._sm._x = ~(hi.COUNT_MASK - 1) & 0xFFFFFFFF
+def test_counters_read_the_coincidence_units_last_latch():
+    hal, chips = _board()
+    unit = chips["coincidence_unit"]
+    assert unit.latches == 1  # the driver latched once at boot: counts start from the unit's
+    for name in hi.COUNTERS:
+        assert hal.counters[name].count() == 0
+    for i in range(8):
+        unit.counters[i] = 1000 * (i + 1) + i
+    assert hal.counters["singles_a0"].count() == 0  # nothing moves until the next latch
+    hal.latch_counters()
+    assert unit.latches == 2
+    i = 0
+    for name in hi.COUNTERS:  # the HAL's order is the unit's register order
+        assert PM[name] == ("coinc", i), name
+        assert hal.counters[name].count() == 1000 * (i + 1) + i, name
+        i += 1
+    unit.add(4, 7)
+    unit.add(0, 3)
+    a0b0 = hal.counters["coinc_a0b0"]
+    before = a0b0.count()
+    assert before == 5004
+    hal.latch_counters()
+    assert hi.count_diff(a0b0.count(), before) == 7
+    assert hal.counters["singles_a0"].count() == 1003
+    assert hal.counters["coinc_a1b1"].count() == 8007  # untouched channel unchanged
+    assert bench.selected[1] is None  # chip select released after the burst
+
+
+def test_coincidence_counts_wrap_at_the_hal_count_mask():
+    hal, chips = _board()
+    unit = chips["coincidence_unit"]
+    c = hal.counters["coinc_a1b0"]
+    unit.counters[6] = 0xFFFFFFFE  # two events short of the unit's own 32-bit wrap
+    unit.counters[1] = 0xC0000005  # top bits beyond 30 are dropped
+    hal.latch_counters()
     before = c.count()
     assert before == hi.COUNT_MASK - 1
-    bench.pulse(PM["coincidences"][2], 3)
+    assert hal.counters["singles_a1"].count() == 5
+    unit.add(6, 3)  # the unit wraps to 1
+    hal.latch_counters()
     after = c.count()
     assert after == 1 and hi.count_diff(after, before) == 3
+    for name in hi.COUNTERS:
+        n = hal.counters[name].count()
+        assert 0 <= n <= hi.COUNT_MASK, (name, n)
+
+
+def test_coincidence_unit_probe_failure_raises_oserror_naming_it():
+    _bench()
+    bench.detach(PM["coincidence_unit"][2])  # no unit on GP8: MISO reads 0xFF
+    e = raises(OSError, board.BoardHal)
+    msg = str(e)
+    assert "coincidence unit" in msg and "SPI1" in msg and "GP8" in msg, msg
+    assert "ff ff ff ff" in msg and "3 tries" in msg, msg
+
+
+def test_coincidence_unit_probe_retries_a_bounded_number_of_times():
+    bench.reset()
+    spi = machine.SPI(1, 1000000, polarity=0, phase=1, sck=machine.Pin(10), mosi=machine.Pin(11),
+                      miso=machine.Pin(12))
+    cs = machine.Pin(8, machine.Pin.OUT, value=1)
+    model = bench.attach(1, 8, machine.CoincidenceUnitModel())
+    model.fail_probes = 2
+    unit = CoincidenceUnit(spi, cs, label="unit under test")
+    assert unit.probe_attempts == 3 and model.id_reads == 3
+    model.counters[3] = 42
+    assert unit.latch_and_read() is unit.counts and unit.counts[3] == 42
+    model.fail_probes = 3
+    e = raises(OSError, CoincidenceUnit, spi, cs, "unit under test")
+    assert "unit under test" in str(e) and "3 tries" in str(e)
 
 
 def test_gimbal_rate_demand_and_encoder_angles():
@@ -469,6 +523,10 @@ def test_analog_outputs_discretes_and_on_chip_adc():
     assert bench.levels[23] == 1 and pump.state()
     pump.set(0)
     assert bench.levels[23] == 0
+    basis = hal.digital_out["basis_select"]  # LC rotators: low H/V (boot), high D/A
+    assert bench.levels[PM["basis_select"][1]] == 0 and not basis.state()
+    basis.set(True)
+    assert bench.levels[7] == 1 and basis.state()
     siv = hal.digital_in["station_in_view"]
     assert not siv.value()
     bench.set_input(46, 1)
@@ -567,6 +625,18 @@ def test_mp_slower_board_reads_allocate_nothing():
     assert garbage_bytes(lambda: g.read_into(pos), 1000) == 0
     assert garbage_bytes(lambda: tach.read_into(pos), 1000) == 0
     assert garbage_bytes(lambda: g.set_rate_urad_s(1000, -1000), 1000) == 0
+
+
+def test_mp_coincidence_unit_latch_allocates_nothing():
+    hal, chips = _board()
+    unit = chips["coincidence_unit"]
+    for i in range(8):
+        unit.counters[i] = 12345 * (i + 1)  # small: the model's own byte packing stays in small ints
+    c = hal.counters["coinc_a1b1"]
+    assert garbage_bytes(hal.coincidence_unit.latch_and_read, 1000) == 0
+    assert garbage_bytes(hal.latch_counters, 1000) == 0
+    assert garbage_bytes(c.count, 1000) == 0
+    assert c.count() == 12345 * 8
 
 
 def test_mp_fine_rate_group_allocates_nothing_on_the_board():

@@ -9,7 +9,8 @@ GP40-47, no two PWM outputs on one slice channel, one peripheral per GPIO.
 
 Everything outside the microcontroller lives on ``bench`` (a ``Bench``): the
 chips on the SPI buses (models that answer byte for byte like the real parts:
-``ADS1220Model``, ``DAC8563Model``, ``AS5047PModel``, ``BeaconFrameModel``),
+``ADS1220Model``, ``DAC8563Model``, ``AS5047PModel``, ``BeaconFrameModel``,
+``CoincidenceUnitModel``),
 levels driven onto input pins, ADC voltages, the far end of each UART, the
 reset cause; and what the board did: PWM duties, timers (fired by the test),
 the watchdog.  Tests call ``bench.reset()`` and wire chips before building a
@@ -49,6 +50,7 @@ _WDT_MAX_MS = 8388
 
 TEST_HOOKS = ("bench", "Bench", "TEST_HOOKS", "NUM_GPIO", "SYS_FREQ_HZ", "adc_u16_for_uv",
               "SpiChipModel", "ADS1220Model", "DAC8563Model", "AS5047PModel", "BeaconFrameModel",
+              "CoincidenceUnitModel",
               "crc8_bitwise", "parity16")
 
 
@@ -180,6 +182,8 @@ class Bench:
                 self.adc_u16[e[4]] = 32768
             elif kind == "frame":
                 chips[name] = self.attach(e[1], e[2], BeaconFrameModel())
+            elif kind == "coinc_unit":
+                chips[name] = self.attach(e[1], e[2], CoincidenceUnitModel())
             elif kind == "gimbal":
                 chips[name + "_az"] = self.attach(e[3], e[4], AS5047PModel())
                 chips[name + "_el"] = self.attach(e[3], e[5], AS5047PModel())
@@ -918,6 +922,70 @@ class BeaconFrameModel(SpiChipModel):
         i = self._i
         self._i = i + 1
         return self.frame[i] if i < 16 else 0x00
+
+
+class CoincidenceUnitModel(SpiChipModel):
+    """The payload's coincidence unit (FPGA/CPLD, interface in hal.coincidence_unit):
+    eight free-running 32-bit counters; READ_ID (0x9F) answers "QCU" + version 1,
+    LATCH_READ (0x4C) copies all eight at once and shifts them out big-endian.
+    Tests set ``counters`` (or ``add``); ``fail_probes`` corrupts that many ID reads."""
+
+    name = "coincidence unit"
+    max_baud = 10000000
+
+    def __init__(self):
+        self.counters = [0] * 8  # free-running, wrap at 2**32
+        self.latched = bytearray(32)  # shadow register of the last LATCH_READ
+        self.latches = 0
+        self.id_reads = 0
+        self.fail_probes = 0
+        self._id = bytearray(b"QCU\x01")
+        self._out = self._id  # what the answer octets shift out
+        self._n = 0
+        self._i = 0
+        self._first = True
+
+    def add(self, channel, events):
+        self.counters[channel] = (self.counters[channel] + events) & 0xFFFFFFFF
+
+    def select(self):
+        self._first = True
+        self._n = 0
+        self._i = 0
+
+    def exchange(self, byte):
+        if self._first:
+            self._first = False
+            if byte == 0x9F:
+                self.id_reads += 1
+                self._out = self._id
+                self._n = 4
+                if self.fail_probes:
+                    self.fail_probes -= 1
+                    self._n = 0  # answers like an absent chip: 0xFF
+            elif byte == 0x4C:
+                self._latch()
+                self._out = self.latched
+                self._n = 32
+            return 0x00
+        i = self._i
+        self._i = i + 1
+        if i < self._n:
+            return self._out[i]
+        return 0xFF
+
+    def _latch(self):
+        f = self.latched
+        k = 0
+        while k < 8:
+            v = self.counters[k]
+            j = k * 4
+            f[j] = (v >> 24) & 0xFF
+            f[j + 1] = (v >> 16) & 0xFF
+            f[j + 2] = (v >> 8) & 0xFF
+            f[j + 3] = v & 0xFF
+            k += 1
+        self.latches += 1
 
 
 # -- CPython: MicroPython's tick functions on ``time`` ---------------------------------
