@@ -160,13 +160,21 @@ def _packet_fields(data: bytes):
     return apid, seq, service, subtype, t, ok
 
 
-def _range(column: str, t0, t1, where: list, params: list) -> None:
+def _where(time_column: str, t0, t1, **equal) -> tuple[str, list]:
+    """SQL ``WHERE`` clause (or "") and its parameters: ``t0 <= time <= t1`` and ``column = value``
+    for every keyword whose value is not None."""
+    terms, params = [], []
     if t0 is not None:
-        where.append(f"{column} >= ?")
+        terms.append(f"{time_column} >= ?")
         params.append(t0)
     if t1 is not None:
-        where.append(f"{column} <= ?")
+        terms.append(f"{time_column} <= ?")
         params.append(t1)
+    for column, value in equal.items():
+        if value is not None:
+            terms.append(f"{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(terms)) if terms else "", params
 
 
 def _py(v):
@@ -388,10 +396,9 @@ class Archive:
                    by: str = "packet") -> list[ParameterRow]:
         """Samples of ``name`` with packet time (``by="receive"``: receive time) in [t0, t1], oldest first."""
         col = {"packet": "pkt_time", "receive": "rx_time"}[by]
-        where, params = ["name = ?"], [name]
-        _range(col, t0, t1, where, params)
+        where, params = _where(col, t0, t1, name=name)
         rows = self.conn.execute(
-            f"SELECT pkt_time, rx_time, name, raw, eng, limit_state FROM parameters WHERE {' AND '.join(where)} "
+            f"SELECT pkt_time, rx_time, name, raw, eng, limit_state FROM parameters{where} "
             f"ORDER BY {col}, id", params).fetchall()
         return [ParameterRow(*r) for r in rows]
 
@@ -407,25 +414,16 @@ class Archive:
 
     def events(self, t0: float | None = None, t1: float | None = None, name: str | None = None) -> list[EventRow]:
         """Events with packet time in [t0, t1] (of one name if given), oldest first."""
-        where, params = [], []
-        _range("pkt_time", t0, t1, where, params)
-        if name is not None:
-            where.append("name = ?")
-            params.append(name)
-        sql = "SELECT pkt_time, rx_time, event_id, name, severity, apid, args, text FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self.conn.execute(sql + " ORDER BY pkt_time, id", params).fetchall()
+        where, params = _where("pkt_time", t0, t1, name=name)
+        rows = self.conn.execute("SELECT pkt_time, rx_time, event_id, name, severity, apid, args, text FROM events"
+                                 f"{where} ORDER BY pkt_time, id", params).fetchall()
         return [EventRow(*r[:6], json.loads(r[6]) if r[6] else {}, r[7]) for r in rows]
 
     def commands(self, t0: float | None = None, t1: float | None = None) -> list[CommandRow]:
         """Commands sent in [t0, t1], oldest first, each with its verification stages."""
-        where, params = [], []
-        _range("sent_time", t0, t1, where, params)
-        sql = "SELECT id, name, args, apid, seq_count, sent_time, state, final_time FROM commands"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self.conn.execute(sql + " ORDER BY sent_time, id", params).fetchall()
+        where, params = _where("sent_time", t0, t1)
+        rows = self.conn.execute("SELECT id, name, args, apid, seq_count, sent_time, state, final_time FROM commands"
+                                 f"{where} ORDER BY sent_time, id", params).fetchall()
         stages: dict[int, list] = {r[0]: [] for r in rows}
         if rows:
             lo, hi = min(stages), max(stages)
@@ -439,26 +437,14 @@ class Archive:
 
     def packets(self, t0: float | None = None, t1: float | None = None, apid: int | None = None) -> list[PacketRow]:
         """Packets with packet time in [t0, t1] (of one APID if given), in order of arrival."""
-        where, params = [], []
-        _range("pkt_time", t0, t1, where, params)
-        if apid is not None:
-            where.append("apid = ?")
-            params.append(apid)
-        sql = "SELECT id, rx_time, apid, seq_count, service, subtype, pkt_time, ok, data FROM packets"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        where, params = _where("pkt_time", t0, t1, apid=apid)
+        sql = f"SELECT id, rx_time, apid, seq_count, service, subtype, pkt_time, ok, data FROM packets{where}"
         return [PacketRow(*r[:7], bool(r[7]), r[8]) for r in self.conn.execute(sql + " ORDER BY id", params)]
 
     def frames(self, t0: float | None = None, t1: float | None = None, vcid: int | None = None) -> list[FrameRow]:
         """Frames received in [t0, t1] (of one VC if given), in order of arrival."""
-        where, params = [], []
-        _range("rx_time", t0, t1, where, params)
-        if vcid is not None:
-            where.append("vcid = ?")
-            params.append(vcid)
-        sql = "SELECT id, rx_time, vcid, mc_count, vc_count, data FROM frames"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        where, params = _where("rx_time", t0, t1, vcid=vcid)
+        sql = f"SELECT id, rx_time, vcid, mc_count, vc_count, data FROM frames{where}"
         return [FrameRow(*r) for r in self.conn.execute(sql + " ORDER BY id", params)]
 
     def sequence_gaps(self, apid: int) -> SequenceGaps:

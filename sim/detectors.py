@@ -60,6 +60,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.params import check as _check
+
 __all__ = [
     "FWHM_PER_SIGMA",
     "thin",
@@ -73,17 +75,6 @@ __all__ = [
 ]
 
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))  # 2.3548
-
-
-def _check(name, value, minimum=None, strict=False, maximum=None):
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None and (v <= minimum if strict else v < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}, got {v}")
-    if maximum is not None and v > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {v}")
-    return v
 
 
 def _times(times_s, name="times_s"):

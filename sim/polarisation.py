@@ -54,24 +54,16 @@ Liquid-crystal polarisation rotators are flight heritage on the CubeSat line
 pair experiments", arXiv 1505.06523, 2015).
 """
 
+
 import math
 
 import numpy as np
 
+from sim.params import check as _check
+
 __all__ = ["DRIVE_FULL_SCALE", "PolarisationDrift", "LiquidCrystalRetarder", "wrap_rad"]
 
 DRIVE_FULL_SCALE = 65535  # 16-bit DAC
-
-
-def _check(name, value, minimum=None, strict=False, maximum=None):
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None and (v <= minimum if strict else v < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}, got {v}")
-    if maximum is not None and v > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {v}")
-    return v
 
 
 def wrap_rad(phase_rad):

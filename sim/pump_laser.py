@@ -65,24 +65,14 @@ overcurrent_ageing_factor 1000       assumed
 ========================  =========  ===============================================
 """
 
-import math
 
 import numpy as np
+
+from sim.params import check as _check
 
 __all__ = ["PumpLaserDiode"]
 
 _JUNCTION_ITERATIONS = 8
-
-
-def _check(name, value, minimum=None, strict=False, maximum=None):
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None and (v <= minimum if strict else v < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}, got {v}")
-    if maximum is not None and v > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {v}")
-    return v
 
 
 def _currents(current_ma):

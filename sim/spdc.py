@@ -76,6 +76,8 @@ import math
 
 import numpy as np
 
+from sim.params import check as _check_finite
+
 __all__ = [
     "X_HALF",
     "DK_DT_PER_M_K",
@@ -106,20 +108,6 @@ CHSH_ANGLES_RAD = {
 }
 
 
-def _check_finite(name, value, minimum=None, maximum=None, strict_min=False):
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None:
-        if strict_min and v <= minimum:
-            raise ValueError(f"{name} must be > {minimum}, got {v}")
-        if not strict_min and v < minimum:
-            raise ValueError(f"{name} must be >= {minimum}, got {v}")
-    if maximum is not None and v > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {v}")
-    return v
-
-
 def phase_matching_efficiency(crystal_temp_k, centre_temp_k, fwhm_k):
     """Relative pair rate ``sinc^2(dk L / 2)`` of the temperature tuning curve.
 
@@ -137,7 +125,7 @@ def phase_matching_efficiency(crystal_temp_k, centre_temp_k, fwhm_k):
     float or ndarray
         ``sinc^2(x)``, ``x = X_HALF * 2 (T - T_c) / fwhm_k``; 0.5 at ``T_c +/- fwhm_k/2``.
     """
-    fwhm = _check_finite("fwhm_k", fwhm_k, 0.0, strict_min=True)
+    fwhm = _check_finite("fwhm_k", fwhm_k, 0.0, strict=True)
     x = X_HALF * 2.0 * (np.asarray(crystal_temp_k, dtype=np.float64) - float(centre_temp_k)) / fwhm
     eta = np.sinc(x / np.pi) ** 2  # numpy's sinc is sin(pi u)/(pi u)
     return float(eta) if eta.ndim == 0 else eta
@@ -153,8 +141,8 @@ def temperature_fwhm_k(crystal_length_mm, dk_dt_per_m_k=DK_DT_PER_M_K):
     dk_dt_per_m_k : float
         ``k_T = d(dk)/dT`` [1/(m K)]; default for type-II 405 -> 810 nm PPKTP.
     """
-    length_m = _check_finite("crystal_length_mm", crystal_length_mm, 0.0, strict_min=True) * 1e-3
-    k_t = _check_finite("dk_dt_per_m_k", dk_dt_per_m_k, 0.0, strict_min=True)
+    length_m = _check_finite("crystal_length_mm", crystal_length_mm, 0.0, strict=True) * 1e-3
+    k_t = _check_finite("dk_dt_per_m_k", dk_dt_per_m_k, 0.0, strict=True)
     return 4.0 * X_HALF / (k_t * length_m)
 
 
@@ -176,7 +164,7 @@ def outcome_probabilities(angle_a_rad, angle_b_rad, visibility, phase_rad=0.0):
         ``p[..., j, k]``: A at port ``j`` (0: along ``alpha``, 1: along
         ``alpha + 90 deg``) and B at port ``k``; see the module docstring.
     """
-    v = _check_finite("visibility", visibility, 0.0, 1.0)
+    v = _check_finite("visibility", visibility, 0.0, maximum=1.0)
     alpha, beta, phi = np.broadcast_arrays(np.asarray(angle_a_rad, dtype=np.float64),
                                            np.asarray(angle_b_rad, dtype=np.float64),
                                            np.asarray(phase_rad, dtype=np.float64))
@@ -212,12 +200,12 @@ class SpdcSource:
     def __init__(self, brightness_pairs_s_mw=2.0e5, centre_temp_k=298.15, fwhm_k=None,
                  visibility=0.97, crystal_length_mm=25.0):
         self.brightness_pairs_s_mw = _check_finite("brightness_pairs_s_mw", brightness_pairs_s_mw, 0.0)
-        self.centre_temp_k = _check_finite("centre_temp_k", centre_temp_k, 0.0, strict_min=True)
-        self.crystal_length_mm = _check_finite("crystal_length_mm", crystal_length_mm, 0.0, strict_min=True)
+        self.centre_temp_k = _check_finite("centre_temp_k", centre_temp_k, 0.0, strict=True)
+        self.crystal_length_mm = _check_finite("crystal_length_mm", crystal_length_mm, 0.0, strict=True)
         if fwhm_k is None:
             fwhm_k = temperature_fwhm_k(self.crystal_length_mm)
-        self.fwhm_k = _check_finite("fwhm_k", fwhm_k, 0.0, strict_min=True)  # K, tuning-curve FWHM
-        self.visibility = _check_finite("visibility", visibility, 0.0, 1.0)  # Werner weight
+        self.fwhm_k = _check_finite("fwhm_k", fwhm_k, 0.0, strict=True)  # K, tuning-curve FWHM
+        self.visibility = _check_finite("visibility", visibility, 0.0, maximum=1.0)  # Werner weight
 
     def pair_rate_hz(self, pump_mw, crystal_temp_k):
         """Mean pair rate ``R = B P sinc^2(...)`` [pairs/s] (vectorised over both arguments)."""
@@ -340,7 +328,7 @@ def chsh_s(e_ab, e_abp, e_apb, e_apbp):
 
 def qber_from_visibility(visibility):
     """Quantum bit error ratio of a basis with visibility ``V``: ``(1 - V) / 2``."""
-    return (1.0 - _check_finite("visibility", visibility, -1.0, 1.0)) / 2.0
+    return (1.0 - _check_finite("visibility", visibility, -1.0, maximum=1.0)) / 2.0
 
 
 def expected_qber(visibility, signal_to_noise):
@@ -358,5 +346,5 @@ def expected_qber(visibility, signal_to_noise):
     signal_to_noise : float
         Ratio of source coincidences to uncorrelated ones (> 0); Micius 2020: 15.
     """
-    snr = _check_finite("signal_to_noise", signal_to_noise, 0.0, strict_min=True)
+    snr = _check_finite("signal_to_noise", signal_to_noise, 0.0, strict=True)
     return snr / (1.0 + snr) * qber_from_visibility(visibility) + 0.5 / (1.0 + snr)

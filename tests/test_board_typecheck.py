@@ -209,7 +209,6 @@ def _compare(fake: dict, stub: dict, where: str, skip=()) -> list[str]:
 
 @pytest.mark.parametrize("module, stub_dist, stub_file", [
     ("machine", "micropython-rp2-stubs", "machine.pyi"),
-    ("rp2", "micropython-rp2-stubs", "rp2/__init__.pyi"),
 ])
 def test_fake_modules_expose_only_the_real_api(module, stub_dist, stub_file):
     stub_dir, _ = _dist_dir(stub_dist)

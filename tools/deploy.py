@@ -420,6 +420,15 @@ def probe(port: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
         raise DeployError(f"no board on {port}: {_last_line(proc.stderr or proc.stdout)}")
 
 
+def _run_step(cmd: list[str]) -> str | None:
+    """Run one mpremote command; None when it succeeded, else why it did not."""
+    try:
+        proc = _mpremote(cmd, COMMAND_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return "timed out"
+    return None if proc.returncode == 0 else _last_line(proc.stderr or proc.stdout)
+
+
 def _describe(cmd: list[str]) -> str:
     if cmd[3:4] == ["exec"]:
         return "exec (install)" if "hashlib" in cmd[4] else "exec (prepare)"
@@ -450,24 +459,16 @@ def deploy(port: str, arch: str = DEFAULT_ARCH, dry_run: bool = False, out_dir=N
     probe(port)
     if romfs:
         for cmd in cmds:
-            try:
-                proc = _mpremote(cmd, COMMAND_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc = None
-            if proc is None or proc.returncode != 0:
-                why = "timed out" if proc is None else _last_line(proc.stderr or proc.stdout)
+            why = _run_step(cmd)
+            if why:
                 raise DeployError(f"deploy to {port} failed at '{' '.join(cmd[3:5])}': {why}")
         print(f"deployed ROMFS image {image} ({image.stat().st_size} bytes, {arch}) to {port}")
         return bundle
     installed = False
     for i, cmd in enumerate(cmds):
         step = _describe(cmd)
-        try:
-            proc = _mpremote(cmd, COMMAND_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc = None
-        if proc is None or proc.returncode != 0:
-            why = "timed out" if proc is None else _last_line(proc.stderr or proc.stdout)
+        why = _run_step(cmd)
+        if why:
             if installed:
                 state = "new payload installed; reset it by hand"
             elif i == len(cmds) - 2:
