@@ -86,7 +86,11 @@ FAIL_MODE_INTERLOCK = const(0x0111)
 FAIL_MODE_NOT_LOCKED = const(0x0112)
 FAIL_MODE_NOT_PERMITTED = const(0x0113)
 FAIL_MODE_REFUSED = const(0x0114)
+FAIL_SCAN_RANGE = const(0x0115)
+FAIL_SCAN_STEP = const(0x0116)
+FAIL_BUSY = const(0x0117)
 FAIL_INTERNAL = const(0x01FF)
+CRYSTAL_SET_POINT_LIMITS_MK = (288150, 333150)  # settable crystal set points; scans stay inside
 FAILURES = (
     (FAIL_ILLEGAL_APID, "ILLEGAL_APID", "no on-board application has this APID"),
     (FAIL_ILLEGAL_SERVICE, "ILLEGAL_SERVICE", "the application does not provide this service"),
@@ -108,6 +112,10 @@ FAILURES = (
     (FAIL_MODE_NOT_LOCKED, "CRYSTAL_NOT_LOCKED", "emission needs the crystal locked (mode READY or STANDBY)"),
     (FAIL_MODE_NOT_PERMITTED, "EMISSION_NOT_PERMITTED", "no fine tracking on the beams or no station in view"),
     (FAIL_MODE_REFUSED, "MODE_CHANGE_REFUSED", "this mode cannot be asked for from the current mode"),
+    (FAIL_SCAN_RANGE, "SCAN_OUT_OF_LIMITS", "the scan would take the crystal set point outside its limits "
+     "%d..%d mK" % CRYSTAL_SET_POINT_LIMITS_MK),
+    (FAIL_SCAN_STEP, "SCAN_STEP_INVALID", "scan step must be >= 1 mK and give at most 101 points"),
+    (FAIL_BUSY, "BUSY", "a phase-matching scan is running: wait for EV_SRC_AUTOTUNE"),
     (FAIL_INTERNAL, "INTERNAL_ERROR", "the command's handler failed on board (a flight software fault)"),
 )
 
@@ -116,6 +124,10 @@ _RESET = ("enum", ((1, "POWER_ON"), (3, "WATCHDOG"), (5, "SOFT")))
 _MK_TO_C = ("lin", 0.001, -273.15, "degC")
 _SRC_MODES = ("enum", ((0, "OFF"), (1, "WARMUP"), (2, "LOCKING"), (3, "READY"), (4, "EMITTING"), (5, "STANDBY"),
                        (6, "SAFE")))
+
+_TUNE_STATES = ("enum", ((0, "IDLE"), (1, "SCANNING"), (2, "SETTLING"), (3, "DONE"), (4, "FAILED")))
+_RETARDER_STATES = ("enum", ((0, "OFF"), (1, "SWEEP"), (2, "TRACK")))
+_BASES = ("enum", ((0, "HV"), (1, "DA")))
 
 # -- parameters ---------------------------------------------------------------------
 PARAMETERS = (
@@ -147,7 +159,7 @@ PARAMETERS = (
     (0x0203, "crystal_temp_mk", "i32", "mK", "crystal.temp_mk", _MK_TO_C, (288150, 293150, 303150, 308150), None, "PPKTP crystal temperature"),
     (0x0204, "crystal_error_mk", "i32", "mK", "crystal.error_mk", None, (-100, -10, 10, 100), None, "set point minus temperature"),
     (0x0205, "tec_drive_u16", "u16", "", "crystal.drive", None, (1000, 2000, 63535, 64535), None, "TEC drive (32768: none)"),
-    (0x0206, "crystal_set_point_mk", "i32", "mK", "crystal.set_point_mk", _MK_TO_C, None, (288150, 333150), "crystal temperature set point"),
+    (0x0206, "crystal_set_point_mk", "i32", "mK", "crystal.set_point_mk", _MK_TO_C, None, CRYSTAL_SET_POINT_LIMITS_MK, "crystal temperature set point"),
     (0x0207, "crystal_kp", "u16", "LSB/mK", "crystal.kp", None, None, (0, 4000), "thermal loop proportional gain"),
     (0x0208, "crystal_ki", "u16", "LSB/mK/step", "crystal.ki", None, None, (0, 1000), "thermal loop integral gain"),
     (0x0209, "thermal_enabled", "u8", "", "crystal.enabled", _ONOFF, None, None, "crystal temperature loop running"),
@@ -167,6 +179,45 @@ PARAMETERS = (
      "reference the loop follows, slewing to the set point"),
     (0x0214, "crystal_slew_mk", "u16", "mK/step", "crystal.slew_mk", None, None, (1, 1000),
      "largest reference move per 100 ms"),
+    (0x022C, "crystal_kd", "u16", "LSB/(mK/step)", "crystal.kd", None, None, (0, 4000),
+     "thermal loop derivative gain, on the filtered measurement"),
+    (0x0215, "src_calibrating", "u8", "", "source.calibrating", _ONOFF, None, None,
+     "phase-matching scan or retarder sweep in progress (pump on)"),
+    (0x0216, "autotune_state", "u8", "", "tuner.state", _TUNE_STATES, None, None, "phase-matching tuner state"),
+    (0x0217, "autotune_runs", "u16", "", "tuner.runs", None, None, None, "phase-matching scans started since boot"),
+    (0x0218, "autotune_found_mk", "i32", "mK", "tuner.found_mk", _MK_TO_C, None, None,
+     "fitted phase-matching temperature of the last successful scan"),
+    (0x0219, "autotune_peak_counts", "u32", "", "tuner.peak_counts", None, None, None,
+     "coincidences at the best scan point (per dwell)"),
+    (0x021A, "autotune_points", "u16", "", "tuner.points", None, None, None, "points measured in the current or last scan"),
+    (0x021B, "autotune_half_range_mk", "u16", "mK", "tuner.half_range_mk", None, None, (100, 5000),
+     "scan half range around the set point"),
+    (0x021C, "autotune_step_mk", "u16", "mK", "tuner.step_mk", None, None, (10, 1000), "scan step"),
+    (0x021D, "autotune_on_ready", "u8", "", "source.autotune_on_ready", _ONOFF, None, (0, 1),
+     "scan on entering READY and when brightness falls"),
+    (0x021E, "autotune_drop_pm", "u16", "1/1000", "source.drop_fraction_pm", None, None, (10, 900),
+     "brightness fall that starts a new scan"),
+    (0x021F, "src_auto_emit", "u8", "", "source.auto_emit", _ONOFF, None, (0, 1),
+     "go from READY to EMITTING by itself once calibrated and permitted"),
+    (0x0220, "pair_rate_hz", "f32", "1/s", "quality.pair_rate_hz", None, None, None,
+     "accidental-corrected on-board coincidence rate, all detector pairs"),
+    (0x0221, "accidental_rate_hz", "f32", "1/s", "quality.accidental_rate_hz", None, None, None,
+     "estimated accidental coincidence rate"),
+    (0x0222, "heralding", "f32", "", "quality.heralding", None, None, None, "symmetrised heralding efficiency"),
+    (0x0223, "visibility_hv", "f32", "", "quality.visibility_hv", None, None, None,
+     "accidental-corrected visibility, H/V basis (-1: not measured)"),
+    (0x0224, "visibility_da", "f32", "", "quality.visibility_da", None, None, None,
+     "accidental-corrected visibility, D/A basis (-1: not measured)"),
+    (0x0225, "chsh_s", "f32", "", "quality.chsh_s", None, None, None, "CHSH S implied by both visibilities"),
+    (0x0226, "brightness_pairs_s_mw", "f32", "1/s/mW", "source.brightness", None, None, None,
+     "corrected on-board pairs per second per mW of pump"),
+    (0x0227, "lc_drive_u16", "u16", "", "retarder.output_u16", None, None, None, "liquid-crystal retarder drive"),
+    (0x022A, "lc_retardance_mrad", "u16", "mrad", "retarder.theta_mrad", None, None, None,
+     "retardance the loop tracks (from the cell's calibration)"),
+    (0x022B, "lc_wave_jumps", "u16", "", "retarder.wave_jumps", None, None, None,
+     "one-wave moves of the retarder to stay in its calibrated range"),
+    (0x0228, "retarder_state", "u8", "", "retarder.state", _RETARDER_STATES, None, None, "retarder loop state"),
+    (0x0229, "analysis_basis", "u8", "", "monitor.basis", _BASES, None, None, "basis the analysers measure in"),
     # pointing (0x0300..)
     (0x0301, "apt_cmd_accepted", "u16", "", "pointing.cmd_accepted", None, None, None, "commands accepted by pointing"),
     (0x0302, "apt_cmd_rejected", "u16", "", "pointing.cmd_rejected", None, None, None, "commands rejected by pointing"),
@@ -197,7 +248,10 @@ HOUSEKEEPING = (
     (2, APID_SOURCE, "HK_SOURCE", 1, (
         "src_cmd_accepted", "src_cmd_rejected", "crystal_temp_mk", "crystal_error_mk", "tec_drive_u16",
         "crystal_set_point_mk", "crystal_ref_mk", "thermal_enabled", "src_mode", "src_interlocks", "src_interlock_trips",
-        "pump_set_ua", "pump_measured_ua", "pump_power_uw", "diode_temp_mk")),
+        "pump_set_ua", "pump_measured_ua", "pump_power_uw", "diode_temp_mk", "src_calibrating", "autotune_state",
+        "autotune_runs", "autotune_found_mk", "autotune_peak_counts", "autotune_points", "pair_rate_hz",
+        "accidental_rate_hz", "heralding", "visibility_hv", "visibility_da", "chsh_s", "brightness_pairs_s_mw",
+        "lc_drive_u16", "lc_retardance_mrad", "lc_wave_jumps", "retarder_state", "analysis_basis")),
     (3, APID_POINTING, "HK_POINTING", 1, (
         "apt_cmd_accepted", "apt_cmd_rejected", "fsm0_x_nrad", "fsm0_y_nrad", "beam0_mean_err_nrad",
         "beam0_max_err_nrad", "beam0_frames", "fsm1_x_nrad", "fsm1_y_nrad", "beam1_mean_err_nrad",
@@ -221,6 +275,10 @@ COMMANDS = (
      "pump current target (reached by the soft-start ramp while EMITTING)"),
     ("SRC_PUMP_POWER", APID_SOURCE, 8, 1, 5, (("power_uw", "u32", 0, 100000, "uW"),), True,
      "hold this pump optical power with the monitor-photodiode loop (0: stop the loop)"),
+    ("SRC_AUTOTUNE", APID_SOURCE, 8, 1, 6, (("half_range_mk", "u16", 100, 5000, "mK"), ("step_mk", "u16", 10, 1000, "mK")),
+     False, "scan the crystal set point +/- half_range_mk around its present value, fit the pair-rate peak, settle there"),
+    ("SRC_RETARDER_SWEEP", APID_SOURCE, 8, 1, 7, (), False,
+     "sweep the liquid-crystal retarder for the best D/A correlation, then track it"),
     ("APT_NOOP", APID_POINTING, 8, 1, 0, (), False, "no operation"),
     ("APT_RESET_COUNTERS", APID_POINTING, 8, 1, 1, (), False, "reset the pointing counters"),
     ("APT_PING", APID_POINTING, 17, 1, None, (), False, "are-you-alive"),
@@ -276,6 +334,14 @@ EVENTS = (
     (0x0202, "EV_SRC_MODE", 1, APID_SOURCE, (("from_mode", "u8"), ("to_mode", "u8")), "source mode changed"),
     (0x0203, "EV_SRC_INTERLOCK", 4, APID_SOURCE, (("interlocks", "u8"), ("pump_measured_ua", "i32"), ("diode_temp_mk", "i32")),
      "interlock open: pump cut, source SAFE"),
+    (0x0204, "EV_SRC_AUTOTUNE_START", 1, APID_SOURCE, (("reason", "u8"), ("centre_mk", "i32"), ("half_range_mk", "u16"),
+                                                        ("step_mk", "u16")),
+     "phase-matching scan started: reason 0 entering READY, 1 brightness fell, 2 telecommand"),
+    (0x0205, "EV_SRC_AUTOTUNE", 1, APID_SOURCE, (("state", "u8"), ("found_mk", "i32"), ("offset_mk", "i32"),
+                                                  ("peak_counts", "u32")),
+     "phase-matching scan ended: state 3 DONE (set point moved to found_mk), 4 FAILED (back to the centre)"),
+    (0x0206, "EV_SRC_RETARDER_LOCK", 1, APID_SOURCE, (("retardance_mrad", "u16"), ("correlation_pm", "i16")),
+     "retarder sweep done: tracking from this retardance, best D/A correlation in per mille"),
     (0x03F0, "EV_APT_NOOP", 1, APID_POINTING, (), "pointing no-op"),
     (0x03F1, "EV_APT_RESET", 1, APID_POINTING, (), "pointing counters reset"),
     (0x03F2, "EV_APT_LENGTH", 2, APID_POINTING, (("expected", "u16"), ("actual", "u16")), "pointing command of wrong length"),

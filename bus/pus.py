@@ -70,6 +70,11 @@ ACK_PROGRESS = const(0b0100)
 ACK_COMPLETION = const(0b1000)
 ACK_ALL = const(0b1111)
 
+# A verification failure report (TM[1,2], [1,4], [1,6], [1,8]) carries, after the
+# request ID and the failure code (u16), one failure-parameter octet: the 0-based
+# index of the command argument at fault, or NO_ARGUMENT.
+NO_ARGUMENT = const(0xFF)
+
 # Failure codes of the packet layer: the reason a TC acceptance failure report
 # (service 1) gives when TcPacketReader rejects a packet, and the ``code`` of the
 # ground decoders' PusError.  Codes past the packet layer (unknown APID,

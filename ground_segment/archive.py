@@ -367,12 +367,21 @@ class Archive:
     def add_verification(self, v, time: float | None = None) -> int | None:
         """Archive a ``mdb_decode.Verification`` as a stage of the latest command it answers.
 
-        ``time`` defaults to the report's packet time.  Returns the command's
-        row ID, or None when no archived command has that request ID.
+        ``time`` defaults to the report's packet time; a failure's text names
+        the limit violated, as the ground station's does
+        (``commanding.failure_reason``, from the archived command).  Returns
+        the command's row ID, or None when no archived command has that
+        request ID.
         """
         cid = self.command_id(v.apid, v.seq_count)
         if cid is not None:
-            self.add_stage(cid, v.stage, v.success, v.code, v.reason, v.t_unix if time is None else time)
+            text = v.reason
+            if not v.success:
+                from ground_segment.commanding import failure_reason
+
+                name, args = self.conn.execute("SELECT name, args FROM commands WHERE id = ?", (cid,)).fetchone()
+                text = failure_reason(name, json.loads(args), v.code, v.arg_index)
+            self.add_stage(cid, v.stage, v.success, v.code, text, v.t_unix if time is None else time)
         return cid
 
     def finish_command(self, command_id: int, state: str, time: float | None = None) -> None:

@@ -6,9 +6,12 @@ Three layers, all built at import from the same declarations:
    for every housekeeping packet (TM[3,25]: SID then the parameters in declaration
    order), ``event_struct(event_id)`` for every event report (TM[5,severity]: event
    ID then its auxiliary data), ``VERIFICATION_STRUCTS`` (TM[1,1..8]: request ID,
-   i.e. packet ID u16 and sequence control u16, then the failure code u16 on
-   failures, the step u16 on progress success), ``PARAMETER_REPORT`` (TM[20,2]:
-   n u8, then n times pid u16 and the value in the parameter's type),
+   i.e. packet ID u16 and sequence control u16, then on failures the failure
+   code u16 and the index u8 of the argument at fault, 0xFF for none, and on
+   progress success the step u16), ``VERIFICATION_FAILURE_SHORT`` (the 6-octet
+   failure report of earlier flight software: no argument index),
+   ``PARAMETER_REPORT`` (TM[20,2]: n u8, then n times pid u16 and the value in
+   the parameter's type),
    ``ALIVE_REPORT`` (TM[17,2], empty), ``TIME_REPORT`` (TM[9,3]: rate exponent u8
    and a CDS short time) and ``SCHEDULE_REPORT`` (TM[11,10]: n u8, then n times a
    CDS short release time and a TC packet whose length comes from its header).
@@ -58,7 +61,8 @@ from ground_segment import packets
 __all__ = [
     "ALIVE_REPORT", "AliveReport", "BulkDecode", "CDS_UNIX_EPOCH_DAYS", "Column", "DecodeError", "Decoder",
     "Event", "MalformedPacket", "PARAMETER_REPORT", "SCHEDULE_REPORT", "STAGES", "Sample", "ScheduleReport",
-    "ScheduledCommand", "TIME_REPORT", "TimeReport", "UnknownPacket", "VERIFICATION_STRUCTS", "Verification",
+    "ScheduledCommand", "TIME_REPORT", "TimeReport", "UnknownPacket", "VERIFICATION_FAILURE_SHORT",
+    "VERIFICATION_STRUCTS", "Verification",
     "calibrate", "cds_to_unix", "command_name_of", "decode_bytes", "decode_frames", "decode_packet",
     "event_struct", "failure_of", "flat_format", "hk_dtype", "hk_format", "hk_struct",
 ]
@@ -133,12 +137,13 @@ class Verification(NamedTuple):
     success: bool
     code: int | None  # failure code (None on success)
     failure: str | None  # the failure code's name, e.g. "UNKNOWN_SID"
-    reason: str | None  # the failure in words
+    reason: str | None  # the failure code in words (``commanding.failure_reason`` adds the command's limits)
     step: int | None  # progress step (progress success reports)
     report_apid: int  # APID the report came from
     t_unix: float
     days: int
     ms_of_day: int
+    arg_index: int | None = None  # failures: 0-based index of the command argument at fault, None for none
 
 
 class TimeReport(NamedTuple):
@@ -249,16 +254,19 @@ def event_struct(event_id: int) -> Struct:
     return Struct("event_id" / Const(event_id, Int16ub), *[_field(a[0], a[1]) for a in e[4]], Terminated)
 
 
-def _verification_struct(subtype: int) -> Struct:
+def _verification_struct(subtype: int, arg_index: bool = True) -> Struct:
     fields = ["packet_id" / Int16ub, "seq_ctrl" / Int16ub]
     if subtype % 2 == 0:
         fields.append("failure_code" / Int16ub)
+        if arg_index:
+            fields.append("arg_index" / Int8ub)  # bus.pus.NO_ARGUMENT: no single argument at fault
     elif subtype == 5:
         fields.append("step" / Int16ub)
     return Struct(*fields, Terminated)
 
 
 VERIFICATION_STRUCTS = {st: _verification_struct(st) for st in range(1, 9)}
+VERIFICATION_FAILURE_SHORT = _verification_struct(2, arg_index=False)  # 6 octets: no argument index
 
 PARAMETER_REPORT = Struct(  # TM[20,2]
     "n" / Int8ub,
@@ -366,6 +374,7 @@ class _EventPlan:
 _HK_PLAN = {sid: _HkPlan(e) for sid, e in _HK.items()}
 _EVENT_PLAN = {eid: _EventPlan(e) for eid, e in _EVENTS.items()}
 _VERIF_FMT = {st: struct.Struct(flat_format(s)[0]) for st, s in VERIFICATION_STRUCTS.items()}
+_VERIF_SHORT_FMT = struct.Struct(flat_format(VERIFICATION_FAILURE_SHORT)[0])
 _TIME_FMT = struct.Struct(flat_format(TIME_REPORT)[0])  # exponent, P-field, days, ms
 _VALUE_FMT = {p[0]: struct.Struct(">" + mdb.TYPE_FORMATS[p[2]]) for p in mdb.PARAMETERS}
 _CDS = struct.Struct(">BHI")
@@ -498,17 +507,22 @@ class Decoder:
 
     def _verification(self, pkt, data, t):
         st = pkt.subtype
-        values = self._parse(_VERIF_FMT[st], VERIFICATION_STRUCTS[st], data, "TM[1,%d]" % st)
-        apid, seq = _request(values[0], values[1])
         success = st % 2 == 1
-        code = failure = reason = step = None
+        if not success and len(data) == _VERIF_SHORT_FMT.size:  # earlier flight software: no argument index
+            values = self._parse(_VERIF_SHORT_FMT, VERIFICATION_FAILURE_SHORT, data, "TM[1,%d]" % st)
+        else:
+            values = self._parse(_VERIF_FMT[st], VERIFICATION_STRUCTS[st], data, "TM[1,%d]" % st)
+        apid, seq = _request(values[0], values[1])
+        code = failure = reason = step = arg_index = None
         if not success:
             code = values[2]
             failure, reason = failure_of(code)
+            if len(values) > 3 and values[3] != pus.NO_ARGUMENT:
+                arg_index = values[3]
         elif st == 5:
             step = values[2]
         return [Verification(apid, seq, STAGES[st - (0 if success else 1)], success, code, failure, reason, step,
-                             pkt.apid, t, pkt.days, pkt.ms_of_day)]
+                             pkt.apid, t, pkt.days, pkt.ms_of_day, arg_index)]
 
     def _alive(self, pkt, data, t):
         self._parse(_EMPTY, ALIVE_REPORT, data, "TM[17,2]")

@@ -20,7 +20,9 @@ Operators' tools connect over TCP (7310, loopback) and exchange JSON lines:
 - ``{"op": "send", "command": NAME, "args": {...}, "ack": 15, "timeout_s": 10}``:
   the reply is ``{"event": "sent", "apid", "seq_count"}``, then one
   ``{"event": "stage", "stage", "success", "code", "reason"}`` per verification
-  report, then ``{"event": "done", "success", "reason"}``;
+  report, then ``{"event": "done", "success", "reason"}``; a failure's reason
+  names the limit violated, from the report's code and argument index and the
+  command as sent (``commanding.failure_reason``);
 - ``{"op": "subscribe"}``: every decoded parameter sample, event and limit
   transition as it arrives (``{"event": "param" | "tm_event" | "limit", ...}``);
 - ``{"op": "status"}``: link counters, FOP-1 state, last CLCW.
@@ -38,7 +40,7 @@ from bus import fop as fop_mod
 from bus import mdb
 from bus.cltu import cltu_encode
 from bus.tm_frame import TmFrameReader
-from ground_segment.commanding import CommandError, build_tc
+from ground_segment.commanding import CommandError, build_tc, failure_reason
 
 STAGES = {1: "acceptance", 3: "start", 5: "progress", 7: "completion"}
 
@@ -193,11 +195,12 @@ class GroundStation:
         if cmd is None:
             return
         stage = rec.stage
-        self.archive.add_stage(cmd.row_id, stage, rec.success, rec.code, rec.reason, time.time())
-        msg = {"event": "stage", "stage": stage, "success": rec.success, "code": rec.code, "reason": rec.reason}
+        reason = rec.reason if rec.success else failure_reason(cmd.name, cmd.args, rec.code, rec.arg_index)
+        self.archive.add_stage(cmd.row_id, stage, rec.success, rec.code, reason, time.time())
+        msg = {"event": "stage", "stage": stage, "success": rec.success, "code": rec.code, "reason": reason}
         self._reply(cmd, msg)
         if not rec.success:
-            self._finish(cmd, False, f"{stage} failed: {rec.reason}")
+            self._finish(cmd, False, f"{stage} failed: {reason}")
         elif stage == "completion":
             self._finish(cmd, True, "completed")
 

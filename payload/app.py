@@ -68,7 +68,7 @@ class PayloadApp:
         services.time = TimeService(tm, flight_time)
         services.verification = Verification(tm, apids, mdb.APID_MANAGER)
         services.events = EventService(tm)
-        self.source_app = SourceApp(services, self.crystal, self.pump, hal.clock, hal.digital_in["station_in_view"])
+        self.source_app = SourceApp(services, self.crystal, self.pump, hal)
         self.thermal.tasks.append(self.source_app.step)
         self.pointing_app = PointingApp(services, self.beams)
         self.fdir_app = FdirApp(services)
@@ -78,7 +78,8 @@ class PayloadApp:
             "fine": self.fine, "coarse": self.coarse, "thermal": self.thermal,
             "schedule": self.schedule, "events": services.events, "time": services.time,
             "source": self.source_app, "crystal": self.crystal, "pointing": self.pointing_app,
-            "modes": self.source_app.modes, "pump": self.pump,
+            "modes": self.source_app.modes, "pump": self.pump, "quality": self.source_app.quality,
+            "tuner": self.source_app.tuner, "retarder": self.source_app.retarder, "monitor": self.source_app.monitor,
             "beam0": self.beams[0], "beam1": self.beams[1], "fdir": self.fdir_app,
         }
         self.manager = Manager(services, self.schedule, hal.clock, hal.watchdog.reset_cause())

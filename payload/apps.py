@@ -5,8 +5,12 @@ bus/mdb.py); the photon-source, pointing and reliability issues grow them.
 """
 
 from bus import mdb
-from payload import source_modes
+from payload import phase_tune, retarder_loop, source_modes
+from payload.phase_tune import PhaseMatchTuner
 from payload.pus_app import PusApp
+from payload.quality import BASIS_DA, QualityMonitor
+from payload.retarder_loop import RetarderLoop
+from payload.source_monitor import SourceMonitor
 
 
 _MODE_REFUSALS = {
@@ -16,29 +20,71 @@ _MODE_REFUSALS = {
     source_modes.REFUSED_MODE: mdb.FAIL_MODE_REFUSED,
     source_modes.REFUSED_UNKNOWN: mdb.FAIL_ARG_RANGE,
 }
+_TUNE_REFUSALS = {
+    phase_tune.REFUSED_RANGE: mdb.FAIL_SCAN_RANGE,
+    phase_tune.REFUSED_STEP: mdb.FAIL_SCAN_STEP,
+}
+# why a phase-matching scan started (EV_SRC_AUTOTUNE_START reason)
+TUNE_ON_READY = 0
+TUNE_ON_DROP = 1
+TUNE_ON_COMMAND = 2
+TUNE_TRACK_LIMIT_MK = 200  # reference-tracking error that ends a scan as a lost lock
 # the lowest temperature a working crystal thermistor can report; below it the
 # bridge is open or shorted (mK)
 CRYSTAL_PLAUSIBLE_MK = (233150, 373150)
 
 
 class SourceApp(PusApp):
-    """Entangled-photon source (APID 0x020): modes, crystal temperature, pump laser.
+    """Entangled-photon source (APID 0x020): modes, crystal, pump, calibration, quality.
 
     ``step()`` runs in the 10 Hz group after the crystal loop: the pump driver
     checks its interlocks first and cuts the current itself in the same step,
-    then the mode machine moves (to SAFE on any interlock), and the crystal loop
-    and pump follow the mode.  See docs/source.md.
+    then the mode machine moves (to SAFE on any interlock), the crystal loop and
+    pump follow the mode, and the counters are read.
+
+    Calibration, on entering READY (and when brightness falls while emitting):
+    the phase-matching scan (payload/phase_tune.py), then, once, the retarder
+    sweep (payload/retarder_loop.py); the pump runs at its power target
+    throughout.  See docs/source.md.
     """
 
-    def __init__(self, services, crystal, pump, clock, permission):
+    def __init__(self, services, crystal, pump, hal, pump_power_uw=37500):
         self.crystal = crystal  # payload.thermal_loop.CrystalThermalLoop
         self.pump = pump  # payload.pump_laser.PumpLaser
-        self.modes = source_modes.SourceModes(clock)
+        self.modes = source_modes.SourceModes(hal.clock)
         self.modes.on_change = self._mode_changed
-        self._permission = permission  # HAL DigitalIn: fine tracking and station in view
+        self._permission = hal.digital_in["station_in_view"]  # fine tracking and station in view
+        self.quality = QualityMonitor()
+        self.monitor = SourceMonitor(hal, hal.digital_out["basis_select"], self.quality)
+        self.monitor.on_update = self._quality_updated
+        self.tuner = PhaseMatchTuner(crystal, mdb.parameter("crystal_set_point_mk")[7])
+        self.tuner.on_finish = self._tune_finished
+        self.retarder = RetarderLoop(hal.analog_out["lc_retarder"])
+        pump.set_power(pump_power_uw)
+        self.autotune_on_ready = 1  # scan on entering READY
+        self.auto_emit = 0  # READY -> EMITTING by itself once calibrated and permitted
+        self.drop_fraction_pm = 200  # brightness fall (per mille) that starts a new scan
+        self.drop_persist_s = 5  # ... held for this many quality updates
+        self.brightness = 0.0  # corrected pairs/s per mW of pump (last update)
+        self.brightness_ref = 0.0  # the same just after the last calibration (0: not yet)
+        self._low = 0
         self._ev_mode = mdb.event("EV_SRC_MODE")[0]
         self._ev_interlock = mdb.event("EV_SRC_INTERLOCK")[0]
+        self._ev_tune_start = mdb.event("EV_SRC_AUTOTUNE_START")[0]
+        self._ev_tune = mdb.event("EV_SRC_AUTOTUNE")[0]
+        self._ev_retarder = mdb.event("EV_SRC_RETARDER_LOCK")[0]
         super().__init__(mdb.APID_SOURCE, "source", services)
+
+    @property
+    def calibrating(self):
+        return self.tuner.active or self.retarder.sweeping
+
+    @property
+    def pump_on(self):
+        """The pump may run: emitting, or calibrating in a locked mode."""
+        m = self.modes.mode
+        return m == source_modes.EMITTING or (self.calibrating and (m == source_modes.READY
+                                                                    or m == source_modes.STANDBY))
 
     def _mode_changed(self, old, new):
         self.services.events.raise_args(self._ev_mode, old, new)
@@ -46,31 +92,122 @@ class SourceApp(PusApp):
             p = self.pump
             self.services.events.raise_args(self._ev_interlock, self.modes.interlocks, p.measured_ua,
                                             p.diode_temp_mk)
+        if new in (source_modes.OFF, source_modes.WARMUP, source_modes.SAFE, source_modes.LOCKING):
+            self.tuner.abort()
+            self.retarder.stop()
+            self.monitor.hold_da = False
+        elif new == source_modes.READY and old == source_modes.LOCKING and self.autotune_on_ready:
+            self._start_tune(TUNE_ON_READY, None, None)
+        elif new == source_modes.EMITTING:
+            self.retarder.resume()
+        elif old == source_modes.EMITTING and not self.calibrating:
+            self.retarder.stop()
+
+    def _start_tune(self, reason, half_range_mk, step_mk):
+        code = self.tuner.start(None, half_range_mk, step_mk)
+        if code == phase_tune.OK:
+            t = self.tuner
+            self.brightness_ref = 0.0
+            self._low = 0
+            self.services.events.raise_args(self._ev_tune_start, reason, t.centre_mk, t.half_range_mk, t.step_mk)
+        return code
+
+    def _tune_finished(self, tuner):
+        self.services.events.raise_args(self._ev_tune, tuner.state, tuner.found_mk,
+                                        tuner.found_mk - tuner.centre_mk, tuner.peak_counts)
+        if self.retarder.state == retarder_loop.OFF:
+            self.retarder.start()
+            self.monitor.hold_da = True
+
+    def _quality_updated(self, basis):
+        q = self.quality
+        r = self.retarder
+        if basis == BASIS_DA:
+            was_sweeping = r.sweeping
+            r.on_da(q.correlation[BASIS_DA])
+            self.monitor.hold_da = r.sweeping
+            if was_sweeping and not r.sweeping:
+                q.visibility[BASIS_DA] = -1.0  # measured at sweep points: re-measure where it tracks
+                self.services.events.raise_args(self._ev_retarder, r.theta_mrad, int(r.best_corr * 1000))
+        p_uw = self.pump.power_uw
+        self.brightness = q.pair_rate_hz * 1000.0 / p_uw if p_uw > 0 else 0.0
+        if self.modes.mode != source_modes.EMITTING or self.calibrating or not self.crystal.held:
+            self._low = 0
+            return
+        if self.brightness_ref <= 0.0:
+            self.brightness_ref = self.brightness
+            return
+        if self.brightness * 1000.0 < self.brightness_ref * (1000 - self.drop_fraction_pm):
+            self._low += 1
+            if self._low >= self.drop_persist_s and self.autotune_on_ready:
+                self._start_tune(TUNE_ON_DROP, None, None)
+        else:
+            self._low = 0
 
     def step(self):
         modes = self.modes
-        il = self.pump.step(modes.pump_allowed)
-        t = self.crystal.temp_mk
+        crystal = self.crystal
+        il = self.pump.step(self.pump_on)
+        t = crystal.temp_mk
         if t < CRYSTAL_PLAUSIBLE_MK[0] or t > CRYSTAL_PLAUSIBLE_MK[1]:
             il |= source_modes.IL_CRYSTAL_SENSOR
-        modes.step(self.crystal.set_point_error_mk, self._permission.value(), il)
-        if not modes.pump_allowed:
+        err = crystal.set_point_error_mk
+        if self.tuner.active:
+            # the tuner moves the set point on purpose: lock means following the reference,
+            # and a slew lags it by a few tens of mK; only a gross lag is a lost lock
+            e = crystal.error_mk
+            err = e if (e > TUNE_TRACK_LIMIT_MK or e < -TUNE_TRACK_LIMIT_MK) else 0
+        permitted = self._permission.value()
+        modes.step(err, permitted, il)
+        pump_on = self.pump_on
+        if not pump_on:
             self.pump.cut()
-        self.crystal.enabled = modes.thermal_on and not (il & source_modes.IL_CRYSTAL_SENSOR)
+        crystal.enabled = modes.thermal_on and not (il & source_modes.IL_CRYSTAL_SENSOR)
+        p = self.pump
+        self.monitor.step(pump_on and p.set_ua > 0 and p.set_ua == p.target_ua)
+        self.tuner.step(self.monitor.cycle_coincidences)
+        if self.auto_emit and modes.mode == source_modes.READY and permitted and not self.calibrating:
+            modes.command(source_modes.EMITTING)
 
     def cmd_src_mode(self, args, tc):
         code = self.modes.command(args[0])
         if code:
             return _MODE_REFUSALS[code]
-        if not self.modes.pump_allowed:
+        if not self.pump_on:
             self.pump.cut()
         return 0
 
     def cmd_src_pump_current(self, args, tc):
-        return 0 if self.pump.set_current(args[0]) else mdb.FAIL_ARG_RANGE
+        if self.pump.set_current(args[0]):
+            return 0
+        self.fail_arg = 0
+        return mdb.FAIL_ARG_RANGE
 
     def cmd_src_pump_power(self, args, tc):
-        return 0 if self.pump.set_power(args[0]) else mdb.FAIL_ARG_RANGE
+        if self.pump.set_power(args[0]):
+            return 0
+        self.fail_arg = 0
+        return mdb.FAIL_ARG_RANGE
+
+    def cmd_src_autotune(self, args, tc):
+        if self.modes.mode not in (source_modes.READY, source_modes.STANDBY, source_modes.EMITTING):
+            return mdb.FAIL_MODE_NOT_LOCKED
+        if self.tuner.active:
+            return mdb.FAIL_BUSY
+        code = self._start_tune(TUNE_ON_COMMAND, args[0], args[1])
+        if code:
+            self.fail_arg = 0 if code == phase_tune.REFUSED_RANGE else 1  # half_range_mk, step_mk
+            return _TUNE_REFUSALS[code]
+        return 0
+
+    def cmd_src_retarder_sweep(self, args, tc):
+        if self.modes.mode not in (source_modes.READY, source_modes.STANDBY, source_modes.EMITTING):
+            return mdb.FAIL_MODE_NOT_LOCKED
+        if self.tuner.active:
+            return mdb.FAIL_BUSY
+        self.retarder.start()
+        self.monitor.hold_da = True
+        return 0
 
 
 class PointingApp(PusApp):

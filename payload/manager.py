@@ -12,6 +12,12 @@ import struct
 from bus import mdb
 from payload.pus_app import PusApp
 
+# argument indices (bus.mdb COMMANDS) that failure reports point at (PusApp.fail_arg)
+_ARG_SID = 1  # HK_*: n, sid, ...
+_ARG_EVENT_ID = 1  # EVENT_*: n, event_id
+_ARG_PID = 1  # PARAM_*: n, pid, value
+_ARG_VALUE = 2
+
 
 class Manager(PusApp):
     def __init__(self, services, schedule, clock, reset_cause):
@@ -38,7 +44,10 @@ class Manager(PusApp):
 
     # -- service 3 ----------------------------------------------------------------
     def _hk(self, sid):
-        return self.hk.find(sid)
+        p = self.hk.find(sid)
+        if p is None:
+            self.fail_arg = _ARG_SID
+        return p
 
     def cmd_hk_enable(self, args, tc):
         return self._hk_switch(args[1], True)
@@ -81,6 +90,7 @@ class Manager(PusApp):
     def _event_switch(self, event_id, on):
         ev = self.services.events
         if not ev.known(event_id):
+            self.fail_arg = _ARG_EVENT_ID
             return mdb.FAIL_UNKNOWN_EVENT
         ev.enable(event_id, on)
         return 0
@@ -122,6 +132,7 @@ class Manager(PusApp):
     def cmd_param_get(self, args, tc):
         pid = args[1]
         if not self.params.known(pid):
+            self.fail_arg = _ARG_PID
             return mdb.FAIL_UNKNOWN_PARAMETER
         value = self.params.get(pid)
         typ = mdb.parameter_by_id(pid)[2]
@@ -135,4 +146,6 @@ class Manager(PusApp):
         code = self.params.set(pid, value)
         if code == 0:
             self.services.events.raise_args(mdb.event("EV_PARAM_SET")[0], pid, value)
+        else:  # out of the settable range: the value; unknown or read-only: the parameter
+            self.fail_arg = _ARG_VALUE if code == mdb.FAIL_PARAM_RANGE else _ARG_PID
         return code

@@ -10,11 +10,16 @@ rejection, raises the application's ``*_LENGTH`` event and fails acceptance with
 
 Handlers receive ``(args, tc)`` where ``args`` is the tuple of decoded
 arguments and return 0 on success or a failure code (``bus.mdb`` FAILURES).
+A handler that fails because of one argument says which by setting
+``self.fail_arg`` to its 0-based index before returning the code; the failure
+report carries it (``NO_ARGUMENT`` otherwise), as acceptance failures carry the
+index of an argument outside its declared range.
 """
 
 import struct
 
 from bus import mdb
+from bus.pus import NO_ARGUMENT
 from bus.mdb import (
     FAIL_ILLEGAL_SUBTYPE, FAIL_ILLEGAL_FUNCTION, FAIL_LENGTH, FAIL_ARG_RANGE,
 )
@@ -38,7 +43,7 @@ class Command:
             struct.calcsize(self.fmt) if self.fmt is not None else 0)
 
     def decode(self, buf, offset, n):
-        """Arguments as a tuple, or raise ValueError naming the bad one."""
+        """Arguments as a tuple, or raise ValueError(index of the first argument out of range)."""
         if self.fmt is None:
             return None
         skip = 1 if self.function_id is not None else 0
@@ -47,7 +52,7 @@ class Command:
         for a in self.args:
             v = values[i]
             if v < a[2] or v > a[3]:
-                raise ValueError(a[0])
+                raise ValueError(i)
             i += 1
         return values
 
@@ -61,6 +66,7 @@ class PusApp:
         self.services = services  # payload.services.Services: verification, events, tm
         self.cmd_accepted = 0
         self.cmd_rejected = 0
+        self.fail_arg = NO_ARGUMENT  # set by a failing handler: index of the argument at fault
         self.commands = {}  # (service, subtype, function id or None) -> Command
         prefix = None
         for e in mdb.EVENTS:
@@ -113,16 +119,18 @@ class PusApp:
             return FAIL_LENGTH
         try:
             args = cmd.decode(buf, tc.app_data_offset, n)
-        except ValueError:
+        except ValueError as e:
             self.cmd_rejected += 1
-            v.fail(tc, 1, FAIL_ARG_RANGE)
+            v.fail(tc, 1, FAIL_ARG_RANGE, e.args[0])
             return FAIL_ARG_RANGE
         v.accepted(tc)
         v.started(tc)
+        self.fail_arg = NO_ARGUMENT
         code = cmd.handler(args, tc)
         if code:
             self.cmd_rejected += 1
-            v.fail(tc, 7, code)
+            v.fail(tc, 7, code, self.fail_arg)
+            self.fail_arg = NO_ARGUMENT
         else:
             if cmd.counts:
                 self.cmd_accepted += 1

@@ -30,10 +30,27 @@ class QualityMonitor:
         self.window_ns = window_ns  # coincidence half-window tau (ns)
         self.min_coincidences = min_coincidences
         self.visibility = [-1.0, -1.0]  # per basis; -1: not measured yet
+        self.correlation = [0.0, 0.0]  # per basis, signed (C'00 + C'11 - C'01 - C'10) / sum C'
         self.pair_rate_hz = 0.0
         self.accidental_rate_hz = 0.0
         self.heralding = 0.0
         self.singles_hz = [0.0, 0.0, 0.0, 0.0]  # a0, a1, b0, b1
+
+    def idle(self):
+        """No light to measure (pump off): rates to zero; the last visibilities stay, as measured."""
+        self.pair_rate_hz = 0.0
+        self.accidental_rate_hz = 0.0
+        self.heralding = 0.0
+        for n in range(4):
+            self.singles_hz[n] = 0.0
+
+    @property
+    def visibility_hv(self):
+        return self.visibility[BASIS_HV]
+
+    @property
+    def visibility_da(self):
+        return self.visibility[BASIS_DA]
 
     @property
     def chsh_s(self):
@@ -69,5 +86,6 @@ class QualityMonitor:
         self.heralding = total / (s_a * s_b) ** 0.5 if s_a > 0 and s_b > 0 else 0.0
         if total >= self.min_coincidences:
             v = (corrected[0] + corrected[3] - corrected[1] - corrected[2]) / total
+            self.correlation[basis] = v
             self.visibility[basis] = v if v >= 0 else -v
         return self.visibility[basis]

@@ -5,12 +5,21 @@ start 0b0010, progress 0b0100, completion 0b1000; ECSS-E-ST-70-41C §7.4.3.1);
 failure reports are always sent.  Each report carries the request ID (packet
 version, type, secondary-header flag and APID; sequence flags and count) and,
 for failures, a 16-bit failure code (``bus.pus`` packet-level codes and
-``bus.mdb`` FAILURES), so that the ground can say why in words.
+``bus.mdb`` FAILURES) and one failure-parameter octet: the 0-based index of the
+command argument at fault, or ``bus.pus.NO_ARGUMENT`` (0xFF).  From the code,
+the index and the command it sent, the ground names the limit that was
+violated (``ground_segment.commanding.failure_reason``).
+
+Failure report source data (7 octets)::
+
+    0-1  packet ID of the request   2-3  its sequence control
+    4-5  failure code (u16)         6    argument index (u8, 0xFF: none)
 """
 
 import struct
 
 from bus.compat import const
+from bus.pus import NO_ARGUMENT
 
 ACK_ACCEPTANCE = const(0b0001)
 ACK_START = const(0b0010)
@@ -30,7 +39,7 @@ class Verification:
         self._tm = tm
         self._apids = apids  # APIDs of the on-board applications
         self._default = default_apid  # reports on requests to an unknown APID
-        self._buf = bytearray(8)  # request ID (4) + failure code or step (2) + spare
+        self._buf = bytearray(8)  # request ID (4) + failure code or step (2) + argument index (1) + spare
         self.successes = 0
         self.failures = 0
 
@@ -64,9 +73,9 @@ class Verification:
     def completed(self, tc):
         self.report(tc, STAGE_COMPLETION)
 
-    def fail(self, tc, stage, code):
-        """Failure report of ``stage`` (always sent) with its failure code."""
+    def fail(self, tc, stage, code, arg_index=NO_ARGUMENT):
+        """Failure report of ``stage`` (always sent): failure code and the index of the argument at fault."""
         apid = self._request_id(tc)
-        struct.pack_into(">H", self._buf, 4, code)
+        struct.pack_into(">HB", self._buf, 4, code, arg_index)
         self.failures += 1
-        self._tm.send(apid, 1, stage + 1, self._buf, 6)
+        self._tm.send(apid, 1, stage + 1, self._buf, 7)

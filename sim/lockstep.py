@@ -21,11 +21,14 @@ import numpy as np
 
 from hal.emulated import EmulatedHal
 from payload.app import PayloadApp
+from sim.presets import get_preset
+from sim.source_plant import SourcePlant
 from sim.thermal import CrystalThermalPlant
 from sim.vibration import LineOfSightDisturbance
 
 SENSOR_NEA_NRAD = 300  # fine sensor noise-equivalent angle, 1 sigma per frame
 THERMAL_PLANT_STEP_US = 10_000  # thermal plant integrated at 100 Hz
+SOURCE_PLANT_STEP_US = 100_000  # source optics and counters at the flight's 10 Hz source cycle
 
 
 @dataclass
@@ -40,6 +43,8 @@ class RunResult:
     error_x_nrad: np.ndarray = None  # truth line-of-sight error per beam (beams x steps)
     error_y_nrad: np.ndarray = None
     crystal_temp_k: np.ndarray = None  # truth crystal temperature at 100 Hz
+    tm_times_s: list = field(default_factory=list)  # virtual time each of tm_packets was sent
+    source_truth: dict = None  # 10 Hz arrays (SourceTruth.arrays()) when the run has a source plant
 
     @property
     def realtime_factor(self) -> float:
@@ -65,16 +70,21 @@ class LockstepRunner:
     """Composes the plant, the emulated HAL and the payload application."""
 
     def __init__(self, seed: int = 1, fine_period_us: int = 1000, start_us: int = 0, links: dict | None = None,
-                 lab_enabled: bool = True):
+                 lab_enabled: bool = True, preset: str | None = "micius", phase_match_offset_k: float = 0.0,
+                 station_in_view: bool = False):
         if fine_period_us <= 0 or 1_000_000 % fine_period_us:
             raise ValueError(f"fine period {fine_period_us} us must divide one second")
         self.seed = seed
         self.dt_us = fine_period_us
         root = np.random.SeedSequence(seed)
-        rng_thermal, rng_vib, rng_sensor = (np.random.default_rng(s) for s in root.spawn(3))
+        rng_thermal, rng_vib, rng_sensor, rng_source = (np.random.default_rng(s) for s in root.spawn(4))
         self.hal = EmulatedHal(start_us=start_us, links=links)
+        self.hal.digital_in["station_in_view"].level = station_in_view  # until pointing reports it
         self.app = PayloadApp(self.hal, fine_period_us=fine_period_us, lab_enabled=lab_enabled)
         self.thermal = CrystalThermalPlant(rng_thermal)
+        self.source = (SourcePlant(get_preset(preset), rng_source, self.hal, phase_match_offset_k)
+                       if preset else None)
+        self.source_truth = SourceTruth()
         self.vibration = [LineOfSightDisturbance(rng_vib, fine_period_us * 1e-6) for _ in self.app.beams]
         self.rng_sensor = rng_sensor
         self.t_us = 0  # virtual time since boot, unwrapped (the HAL clock wraps)
@@ -105,6 +115,9 @@ class LockstepRunner:
         dist = [None] * beams
         noise = None
         thermal_every = THERMAL_PLANT_STEP_US // dt_us or 1
+        source_every = SOURCE_PLANT_STEP_US // dt_us or 1
+        truth = self.source_truth
+        tm_times = []
         n_temp = 0
         if not app.sched.started:
             app.start()
@@ -127,6 +140,11 @@ class LockstepRunner:
                 thermistor.uv = self.thermal.thermistor_uv()
                 temps[n_temp] = self.thermal.temp_k
                 n_temp += 1
+            if k % source_every == 0:
+                t_s = self.t_us * 1e-6
+                if self.source is not None:
+                    self.source.step(source_every * dt_us * 1e-6, self.thermal.temp_k, self.thermal.ambient_k(t_s))
+                truth.record(t_s, self.thermal.temp_k, app, self.source)
             for b in range(beams):
                 m = mirrors[b]
                 ex = dist[b][0][j] - m.x_nrad
@@ -144,6 +162,7 @@ class LockstepRunner:
             if lab_tx:  # TM from this step: housekeeping rows are decoded as the ground would
                 row = _hk_row(lab_tx)
                 packets.extend(lab_tx)
+                tm_times.extend([self.t_us * 1e-6] * len(lab_tx))
                 lab_tx.clear()
                 if row:
                     hk_rows.append(row)
@@ -165,7 +184,38 @@ class LockstepRunner:
         return RunResult(seed=self.seed, duration_s=steps * dt_us * 1e-6, fine_steps=steps, wall_s=wall,
                          hk_rows=hk_rows, tm_packets=packets, t_s=np.arange(steps) * dt_us * 1e-6,
                          error_x_nrad=err_x[:, :steps],
-                         error_y_nrad=err_y[:, :steps], crystal_temp_k=temps[:n_temp])
+                         error_y_nrad=err_y[:, :steps], crystal_temp_k=temps[:n_temp], tm_times_s=tm_times,
+                         source_truth=truth.arrays())
+
+
+class SourceTruth:
+    """The simulator's own record of the source at 10 Hz (what summary figures are computed from).
+
+    The set point and its held flag are the flight's commands to the plant, read
+    where the plant receives them; everything else is plant truth.
+    """
+
+    def __init__(self):
+        self._rows = []
+
+    def record(self, t_s, crystal_temp_k, app, source):
+        crystal = app.crystal
+        # held: the reference has arrived and no auto-tune scan is moving the set point
+        held = crystal.held and crystal.enabled and not app.source_app.tuner.active
+        pm = source.source.centre_temp_k if source is not None else float("nan")
+        i_ma = source.current_ma if source is not None else 0.0
+        rate = source.pair_rate_hz if source is not None else 0.0
+        phase = source.phase_rad if source is not None else 0.0
+        self._rows.append((t_s, crystal_temp_k, crystal.set_point_mk / 1000.0, held,
+                           pm, i_ma, rate, phase))
+
+    def arrays(self) -> dict:
+        names = ("t_s", "crystal_temp_k", "setpoint_k", "setpoint_held", "phase_match_temp_k", "pump_current_ma",
+                 "pair_rate_hz", "polarisation_phase_rad")
+        cols = list(zip(*self._rows)) if self._rows else [()] * len(names)
+        out = {n: np.asarray(c, dtype=np.float64) for n, c in zip(names, cols)}
+        out["setpoint_held"] = out["setpoint_held"].astype(bool)
+        return out
 
 
 def _hk_row(packets: list) -> dict:

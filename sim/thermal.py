@@ -56,7 +56,10 @@ class CrystalThermalPlant:
         phase = (t_s % self.period) / self.period
         # sunlit for (1 - eclipse) of the orbit; tanh edges with ~5 min time constant
         edge = 300.0 / self.period
-        sun = 0.5 * (math.tanh(phase / edge) - math.tanh((phase - (1 - self.eclipse)) / edge))
+        sun = 0.0
+        for k in (-1, 0, 1):  # neighbouring orbits' edges too: smooth across the orbit boundary
+            p = phase - k
+            sun += 0.5 * (math.tanh(p / edge) - math.tanh((p - (1 - self.eclipse)) / edge))
         return self.amb_mean + self.amb_swing * (sun - 0.5)
 
     def step(self, t_s: float, dt_s: float, drive_u16: int) -> None:

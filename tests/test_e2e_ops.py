@@ -95,6 +95,8 @@ def test_refused_command_exits_non_zero_with_the_reason(system):
     r = _tc(system, "PARAM_SET", "pid=0x0206", "value=999999")
     assert r.returncode == 1
     assert "outside the parameter's settable range" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert ("completion failed: value 999999 of crystal_set_point_mk outside the parameter's settable range "
+            "288150..333150 mK") in r.stderr  # the limit violated, from the failure report and the command sent
 
 
 def test_malformed_command_refused_before_sending(system):

@@ -164,7 +164,8 @@ def test_fast_formats_are_the_databases():
     for e in mdb.EVENTS:
         fmt, names, _ = md.flat_format(md.event_struct(e[0]))
         assert fmt == ">H" + mdb.args_format(e[4])[1:]
-    assert md.flat_format(md.VERIFICATION_STRUCTS[2])[0] == ">HHH"
+    assert md.flat_format(md.VERIFICATION_STRUCTS[2])[0] == ">HHHB"  # request ID, code, argument index
+    assert md.flat_format(md.VERIFICATION_FAILURE_SHORT)[0] == ">HHH"  # earlier flight software
     assert md.flat_format(md.TIME_REPORT)[0] == ">BBHI"
 
 

@@ -58,5 +58,10 @@ def failure_code(tm):
     return struct.unpack(">H", tm.app_data[4:6])[0]
 
 
+def failure_arg(tm):
+    """Index of the argument at fault in a failure report (0xFF: none)."""
+    return tm.app_data[6]
+
+
 def event_ids(tms):
     return [struct.unpack(">H", t.app_data[:2])[0] for t in tms if t.service == 5]

@@ -4,7 +4,7 @@ import struct
 
 from bus import mdb
 from payload import source_modes as sm
-from tests.flight.payload.ground_stub import Bench, of, failure_code
+from tests.flight.payload.ground_stub import Bench, of, failure_arg, failure_code
 
 
 def _events(tms, name):
@@ -29,6 +29,7 @@ def test_emission_refused_with_the_reason_until_locked_and_permitted():
     assert failure_code(of(b.tc("SRC_MODE", 4), 1, 8)[0]) == mdb.FAIL_MODE_NOT_LOCKED
     modes = b.app.source_app.modes
     modes.hold_ms = 200
+    b.app.source_app.autotune_on_ready = 0  # no light on this bench: nothing to tune on
     b.hal.analog_in["crystal_thermistor"].uv = 0  # crystal at its set point (25 C)
     b.run_ms(600)
     assert modes.mode == sm.READY
@@ -46,6 +47,7 @@ def test_pump_interlock_cuts_and_reports_safe():
     b.hal.digital_in["station_in_view"].level = True
     b.tc("SRC_MODE", 1)
     b.app.source_app.modes.hold_ms = 200
+    b.app.source_app.autotune_on_ready = 0
     b.run_ms(600)
     b.tc("SRC_MODE", 4)
     b.tc("SRC_PUMP_CURRENT", 40000)
@@ -69,3 +71,60 @@ def test_pump_limits_refused():
     b = Bench()
     assert failure_code(of(b.tc("SRC_PUMP_CURRENT", 95000), 1, 2)[0]) == mdb.FAIL_ARG_RANGE
     assert b.app.pump.target_ua == 0
+
+
+def _ready(b):
+    """Bench source in READY with the crystal at its set point; no tuning on entry."""
+    b.hal.analog_in["crystal_thermistor"].uv = 0
+    app = b.app.source_app
+    app.modes.hold_ms = 200
+    app.autotune_on_ready = 0
+    b.tc("SRC_MODE", 1)
+    b.run_ms(600)
+    assert app.modes.mode == sm.READY
+    return app
+
+
+def test_autotune_refused_when_it_makes_no_sense():
+    b = Bench()
+    tm = of(b.tc("SRC_AUTOTUNE", 2000, 100), 1, 8)[0]
+    assert failure_code(tm) == mdb.FAIL_MODE_NOT_LOCKED  # OFF: no locked crystal to scan
+    app = _ready(b)
+    b.app.crystal.set_point_mk = 289150  # 1 K above the lowest settable set point
+    tm = of(b.tc("SRC_AUTOTUNE", 2000, 100), 1, 8)[0]
+    assert failure_code(tm) == mdb.FAIL_SCAN_RANGE and failure_arg(tm) == 0  # names half_range_mk
+    tm = of(b.tc("SRC_AUTOTUNE", 1000, 10), 1, 8)[0]
+    assert failure_code(tm) == mdb.FAIL_SCAN_STEP and failure_arg(tm) == 1  # 201 points: names step_mk
+    assert app.tuner.runs == 0 and b.app.crystal.set_point_mk == 289150 and not app.calibrating
+    tm = of(b.tc("SRC_AUTOTUNE", 99, 100), 1, 2)[0]  # below the declared 100 mK: refused at acceptance
+    assert failure_code(tm) == mdb.FAIL_ARG_RANGE and failure_arg(tm) == 0
+
+
+def test_autotune_by_command_runs_the_pump_and_reports_its_start():
+    b = Bench()
+    app = _ready(b)
+    b.lab.tx.clear()
+    tms = b.tc("SRC_AUTOTUNE", 500, 100)
+    assert of(tms, 1, 7) and app.tuner.active and app.calibrating
+    ev = _events(tms, "EV_SRC_AUTOTUNE_START")
+    assert len(ev) == 1 and struct.unpack(">BiHH", ev[0]) == (2, 298150, 500, 100)
+    b.run_ms(300)
+    assert b.hal.digital_out["pump_enable"].on  # calibrating in READY: the pump runs
+    assert failure_code(of(b.tc("SRC_AUTOTUNE", 500, 100), 1, 8)[0]) == mdb.FAIL_BUSY
+    b.tc("SRC_MODE", 0)
+    assert not app.tuner.active and b.app.crystal.set_point_mk == 298150
+    b.run_ms(200)
+    assert not b.hal.digital_out["pump_enable"].on
+
+
+def test_entering_ready_starts_the_scan():
+    b = Bench()
+    b.hal.analog_in["crystal_thermistor"].uv = 0
+    app = b.app.source_app
+    app.modes.hold_ms = 200
+    b.tc("SRC_MODE", 1)
+    b.run_ms(600)
+    tms = b.received()
+    ev = _events(tms, "EV_SRC_AUTOTUNE_START")
+    assert len(ev) == 1 and ev[0][0] == 0  # reason: entering READY
+    assert app.tuner.runs == 1

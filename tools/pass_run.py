@@ -1,0 +1,109 @@
+"""``qsat pass``: a scenario in lock-step, written up as DIR/summary.json and truth arrays.
+
+    qsat pass --scenario micius-2020 --duration 900 --seed 1 --out runs/m2020
+
+writes ``DIR/summary.json`` (scenario, seed, duration, wall time, and the
+"source" section of sim/source_summary.py) and ``DIR/source_truth.npz`` (the
+simulator's arrays those figures come from).  The whole-pass issue adds the
+"pointing" and key sections and the ground-station files to the same run.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _positive(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return v
+
+
+def add_parser(sub):
+    from sim.scenarios import SCENARIOS
+
+    p = sub.add_parser("pass", help="run a scenario in lock-step and write DIR/summary.json")
+    p.add_argument("--scenario", required=True, help="one of: " + ", ".join(sorted(SCENARIOS)))
+    p.add_argument("--duration", type=_positive, default=None, help="virtual seconds (default: the scenario's)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", required=True, help="output directory (created)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.set_defaults(func=cmd_pass)
+
+
+def run_pass(scenario_name: str, duration_s: float | None, seed: int, out_dir: Path, progress=None) -> dict:
+    """Run the scenario and write its files; returns the summary."""
+    import numpy as np
+
+    from sim.lockstep import LockstepRunner
+    from sim.scenarios import get_scenario
+    from sim.source_summary import source_section, truth_arrays
+
+    sc = get_scenario(scenario_name)
+    duration = sc.duration_s if duration_s is None else duration_s
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runner = LockstepRunner(seed=seed, preset=sc.preset, phase_match_offset_k=sc.phase_match_offset_k,
+                            station_in_view=sc.station_in_view)
+    res = runner.run(duration, uplink=sc.commands(), progress=progress)
+    cold_start = min((t for t, name, args in sc.uplink if name == "SRC_MODE" and args.get("mode") == 1), default=0.0)
+    summary = {
+        "scenario": sc.name,
+        "description": sc.description,
+        "seed": seed,
+        "duration_s": res.duration_s,
+        "wall_s": round(res.wall_s, 2),
+        "realtime_factor": round(res.realtime_factor, 1),
+        "source": source_section(res, cold_start_s=cold_start),
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    np.savez_compressed(out_dir / "source_truth.npz", **truth_arrays(res))
+    return summary
+
+
+def _fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def cmd_pass(args) -> int:
+    from sim.scenarios import SCENARIOS
+
+    if args.scenario not in SCENARIOS:
+        print(f"qsat pass: unknown scenario {args.scenario!r}; known: {', '.join(sorted(SCENARIOS))}",
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"qsat pass: --out {out} exists and is not a directory", file=sys.stderr)
+        return 2
+    last = [-1]
+
+    def progress(k, steps):
+        pct = 100 * k // steps
+        if pct // 10 != last[0]:
+            last[0] = pct // 10
+            print(f"  {pct:3d} %", flush=True)
+
+    if not args.quiet:
+        print(f"qsat pass: scenario {args.scenario}, seed {args.seed}, writing {out}/")
+    try:
+        summary = run_pass(args.scenario, args.duration, args.seed, out, None if args.quiet else progress)
+    except OSError as e:
+        print(f"qsat pass: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    print(f"ran {summary['duration_s']:g} s virtual in {summary['wall_s']:g} s wall "
+          f"({summary['realtime_factor']:g}x real time)")
+    for key, value in summary["source"].items():
+        if key != "mode_timeline":
+            print(f"  source.{key:28s} {_fmt(value)}")
+    print("  source.mode_timeline            " + ", ".join(f"{t:g} s {m}" for t, m in summary["source"]["mode_timeline"]))
+    print(f"wrote {out / 'summary.json'} and {out / 'source_truth.npz'}")
+    return 0
