@@ -13,7 +13,7 @@ Errors are reported as one line on stderr with a non-zero exit status.
 import argparse
 import sys
 
-DEMO_DURATION_S = 60.0  # virtual seconds the main job runs until the pass emulation exists
+DEMO_DURATION_S = 600.0  # virtual seconds of the micius-2020 scenario the main job runs
 HK_COLUMNS = (  # (parameter from the decoded TM[3,25] packets, column title)
     ("uptime_s", "t_s"),
     ("fine_runs", "fine"),
@@ -81,10 +81,48 @@ def cmd_run(args) -> int:
     return 0
 
 
+DEMO_COLUMNS = (  # (HK parameter, title, format)
+    ("uptime_s", "t_s", 6, "d"),
+    ("src_mode", "mode", 9, ""),
+    ("crystal_temp_mk", "T_mK", 7, "d"),
+    ("crystal_set_point_mk", "set_mK", 7, "d"),
+    ("autotune_state", "tune", 8, ""),
+    ("pump_power_uw", "pump_uW", 7, "d"),
+    ("pair_rate_hz", "pairs/s", 7, ".0f"),
+    ("visibility_hv", "V_HV", 6, ".3f"),
+    ("visibility_da", "V_DA", 6, ".3f"),
+    ("chsh_s", "S", 5, ".2f"),
+    ("beam0_mean_err_nrad", "b0_nrad", 7, "d"),
+    ("fine_overruns", "ovr", 4, "d"),
+)
+
+
 def cmd_demo(args) -> int:
-    print("qsat demo: the main job. Until the pass emulation exists it boots the emulated payload")
-    print(f"and runs it for {DEMO_DURATION_S:g} s of virtual time, printing housekeeping every 5 s.")
-    run_emulated(DEMO_DURATION_S, args.seed, every_s=5)
+    from pathlib import Path
+
+    from bus import mdb
+    from tools.pass_run import print_summary, run_pass
+
+    names = {p[1]: dict(p[5][1]) for p in mdb.PARAMETERS if p[5] is not None and p[5][0] == "enum"}
+    out = Path(args.out)
+    print(f"qsat demo: the main job. The micius-2020 scenario from a cold start, {DEMO_DURATION_S:g} s of virtual")
+    print("time in lock-step: warm-up, lock, phase-matching scan, retarder sweep, emission; housekeeping every 30 s.")
+    print(" ".join(f"{title:>{width}s}" for _, title, width, _ in DEMO_COLUMNS))
+    row_all = {}
+
+    def on_hk(row):
+        row_all.update(row)
+        if "src_mode" not in row or row_all.get("uptime_s", 0) % 30:
+            return
+        cells = []
+        for name, _, width, spec in DEMO_COLUMNS:
+            v = row_all.get(name, 0)
+            v = names[name].get(v, str(v)) if name in names else v
+            cells.append(f"{v:>{width}{spec}}")
+        print(" ".join(cells), flush=True)
+
+    summary = run_pass("micius-2020", DEMO_DURATION_S, args.seed, out, on_hk=on_hk)
+    print_summary(summary, out)
     return 0
 
 
@@ -124,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     d = sub.add_parser("demo", help="the main job: run the emulated payload and print its housekeeping")
     d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     d.set_defaults(func=cmd_demo)
     r = sub.add_parser("run", help="run the emulated payload in lock-step for a span of virtual time")
     r.add_argument("--duration", type=_positive_float, default=10.0, help="virtual seconds (default 10)")

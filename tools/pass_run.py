@@ -37,7 +37,7 @@ def add_parser(sub):
 
 
 def run_pass(scenario_name: str, duration_s: float | None, seed: int, out_dir: Path, progress=None,
-             fine_period_us: int = 1000) -> dict:
+             fine_period_us: int = 1000, on_hk=None) -> dict:
     """Run the scenario and write its files; returns the summary.
 
     ``fine_period_us`` above 1000 runs the fine rate group slower: fine for runs that
@@ -54,7 +54,7 @@ def run_pass(scenario_name: str, duration_s: float | None, seed: int, out_dir: P
     out_dir.mkdir(parents=True, exist_ok=True)
     runner = LockstepRunner(seed=seed, fine_period_us=fine_period_us, preset=sc.preset, phase_match_offset_k=sc.phase_match_offset_k,
                             station_in_view=sc.station_in_view)
-    res = runner.run(duration, uplink=sc.commands(), progress=progress)
+    res = runner.run(duration, uplink=sc.commands(), progress=progress, on_hk=on_hk)
     cold_start = min((t for t, name, args in sc.uplink if name == "SRC_MODE" and args.get("mode") == 1), default=0.0)
     summary = {
         "scenario": sc.name,
@@ -75,8 +75,18 @@ def _fmt(v):
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return f"{v:.6g}"
     return str(v)
+
+
+def print_summary(summary: dict, out: Path) -> None:
+    print(f"ran {summary['duration_s']:g} s virtual in {summary['wall_s']:g} s wall "
+          f"({summary['realtime_factor']:g}x real time)")
+    for key, value in summary["source"].items():
+        if key != "mode_timeline":
+            print(f"  source.{key:28s} {_fmt(value)}")
+    print("  source.mode_timeline            " + ", ".join(f"{t:g} s {m}" for t, m in summary["source"]["mode_timeline"]))
+    print(f"wrote {out / 'summary.json'} and {out / 'source_truth.npz'}")
 
 
 def cmd_pass(args) -> int:
@@ -105,11 +115,5 @@ def cmd_pass(args) -> int:
     except OSError as e:
         print(f"qsat pass: cannot write {out}: {e.strerror or e}", file=sys.stderr)
         return 2
-    print(f"ran {summary['duration_s']:g} s virtual in {summary['wall_s']:g} s wall "
-          f"({summary['realtime_factor']:g}x real time)")
-    for key, value in summary["source"].items():
-        if key != "mode_timeline":
-            print(f"  source.{key:28s} {_fmt(value)}")
-    print("  source.mode_timeline            " + ", ".join(f"{t:g} s {m}" for t, m in summary["source"]["mode_timeline"]))
-    print(f"wrote {out / 'summary.json'} and {out / 'source_truth.npz'}")
+    print_summary(summary, out)
     return 0
