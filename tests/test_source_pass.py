@@ -156,3 +156,24 @@ def test_out_of_limit_commands_are_refused_naming_the_limit():
     assert "step_mk" in reason and "101 points" in reason
     assert r.app.crystal.set_point_mk == r.app.source_app.tuner.found_mk  # nothing changed
     assert r.app.source_app.modes.mode == EMITTING and not r.app.source_app.tuner.active
+
+
+def test_power_loop_compensates_an_aged_diode():
+    sc = get_scenario("micius-2020")
+    r = LockstepRunner(seed=6, fine_period_us=10_000, preset=sc.preset,
+                       phase_match_offset_k=sc.phase_match_offset_k, station_in_view=True)
+    diode = r.source.diode
+    diode.operating_hours = 20_000.0  # threshold up by 28 % (sim/pump_laser.py ageing law)
+    res = r.run(400.0, uplink=sc.commands())
+    assert r.app.source_app.modes.mode == EMITTING
+    case_k = r.thermal.ambient_k(r.t_us * 1e-6)
+    new_ma = get_preset_current(37.5, case_k)
+    i_ma = res.source_truth["pump_current_ma"][-100:]
+    assert abs(r.source.power_mw - 37.5) / 37.5 < 0.02  # the monitor photodiode loop held the power
+    assert i_ma.mean() > new_ma + 5.0  # by driving harder than a new diode needs
+
+
+def get_preset_current(power_mw, case_k):
+    from sim.presets import get_preset
+
+    return get_preset("micius").make_pump_laser().current_for_power_ma(power_mw, case_k)

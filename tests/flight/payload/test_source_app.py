@@ -5,6 +5,7 @@ import struct
 from bus import mdb
 from payload import source_modes as sm
 from tests.flight.payload.ground_stub import Bench, of, failure_arg, failure_code
+from tests.flight.support import garbage_bytes
 
 
 def _events(tms, name):
@@ -128,3 +129,16 @@ def test_entering_ready_starts_the_scan():
     ev = _events(tms, "EV_SRC_AUTOTUNE_START")
     assert len(ev) == 1 and ev[0][0] == 0  # reason: entering READY
     assert app.tuner.runs == 1
+
+
+def test_mp_source_cycle_allocates_nothing_between_quality_updates():
+    b = Bench()
+    b.hal.digital_in["station_in_view"].level = True
+    app = _ready(b)
+    b.tc("SRC_MODE", 4)
+    b.run_ms(1000)
+    assert app.modes.mode == sm.EMITTING and b.hal.digital_out["pump_enable"].on
+    app.monitor.cycles_per_basis = 1000000  # the once-a-second quality update may allocate; the rest not
+    for n in ("coinc_a0b0", "singles_a0"):
+        b.hal.counters[n].add(100)
+    assert garbage_bytes(app.step, 100) == 0
