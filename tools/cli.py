@@ -175,9 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("xtce", help="export the mission database as XTCE 1.2")
     x.add_argument("--out", default="-", help="output file (default: standard output)")
     x.set_defaults(func=cmd_xtce)
-    from tools import deploy, emulate, ops, pass_run
+    from tools import deploy, emulate, ops, pass_run, passes
 
     pass_run.add_parser(sub)
+    passes.add_parser(sub)
     emulate.add_parser(sub)
     ops.add_parsers(sub)
 
