@@ -89,6 +89,15 @@ FAIL_MODE_REFUSED = const(0x0114)
 FAIL_SCAN_RANGE = const(0x0115)
 FAIL_SCAN_STEP = const(0x0116)
 FAIL_BUSY = const(0x0117)
+FAIL_EPHEM_NO_TABLE = const(0x0118)
+FAIL_EPHEM_INDEX = const(0x0119)
+FAIL_EPHEM_INCOMPLETE = const(0x011A)
+FAIL_EPHEM_CRC = const(0x011B)
+FAIL_EPHEM_TRAVEL = const(0x011C)
+FAIL_EPHEM_RATE = const(0x011D)
+FAIL_EPHEM_ELEVATION = const(0x011E)
+FAIL_EPHEM_SIZE = const(0x011F)
+FAIL_EPHEM_STALE = const(0x0120)
 FAIL_INTERNAL = const(0x01FF)
 CRYSTAL_SET_POINT_LIMITS_MK = (288150, 333150)  # settable crystal set points; scans stay inside
 FAILURES = (
@@ -116,6 +125,15 @@ FAILURES = (
      "%d..%d mK" % CRYSTAL_SET_POINT_LIMITS_MK),
     (FAIL_SCAN_STEP, "SCAN_STEP_INVALID", "scan step must be >= 1 mK and give at most 101 points"),
     (FAIL_BUSY, "BUSY", "a phase-matching scan is running: wait for EV_SRC_AUTOTUNE"),
+    (FAIL_EPHEM_NO_TABLE, "EPHEMERIS_NONE", "no ephemeris table: send APT_EPHEM_BEGIN first (or commit one)"),
+    (FAIL_EPHEM_INDEX, "EPHEMERIS_INDEX", "point index outside the table announced by APT_EPHEM_BEGIN"),
+    (FAIL_EPHEM_INCOMPLETE, "EPHEMERIS_INCOMPLETE", "points missing: every point must arrive before the commit"),
+    (FAIL_EPHEM_CRC, "EPHEMERIS_CRC", "the table's CRC-16 differs from the one sent: points corrupted or lost"),
+    (FAIL_EPHEM_TRAVEL, "EPHEMERIS_TRAVEL", "an angle lies beyond the gimbal's travel (+/- 80 deg)"),
+    (FAIL_EPHEM_RATE, "EPHEMERIS_RATE", "consecutive points further apart than the gimbal's 3 deg/s allows"),
+    (FAIL_EPHEM_ELEVATION, "EPHEMERIS_ELEVATION", "an elevation outside -90..90 deg"),
+    (FAIL_EPHEM_SIZE, "EPHEMERIS_SIZE", "step outside 100..10000 ms, points outside 2..256, or bad epoch"),
+    (FAIL_EPHEM_STALE, "EPHEMERIS_STALE", "the ephemeris does not cover the present on-board time"),
     (FAIL_INTERNAL, "INTERNAL_ERROR", "the command's handler failed on board (a flight software fault)"),
 )
 
@@ -128,6 +146,10 @@ _SRC_MODES = ("enum", ((0, "OFF"), (1, "WARMUP"), (2, "LOCKING"), (3, "READY"), 
 _TUNE_STATES = ("enum", ((0, "IDLE"), (1, "SCANNING"), (2, "SETTLING"), (3, "DONE"), (4, "FAILED")))
 _RETARDER_STATES = ("enum", ((0, "OFF"), (1, "SWEEP"), (2, "TRACK")))
 _BASES = ("enum", ((0, "HV"), (1, "DA")))
+
+_APT_STATES = ("enum", ((0, "IDLE"), (1, "OPEN_LOOP"), (2, "ACQUISITION"), (3, "COARSE"), (4, "FINE"),
+                        (5, "LOST")))
+_VIB_MODES = ("enum", ((0, "OPEN"), (1, "FEEDBACK"), (2, "FEEDFORWARD")))
 
 # -- parameters ---------------------------------------------------------------------
 PARAMETERS = (
@@ -233,6 +255,31 @@ PARAMETERS = (
     (0x030C, "fine1_ki_q8", "u16", "1/256", "beam1.ki_q8", None, None, (0, 1024), "beam 1 fine loop gain (Q8)"),
     (0x030D, "beam0_mean_err_nrad", "u32", "nrad", "beam0.mean_abs_err_nrad", None, None, None, "beam 0 mean |error| per axis over the last second"),
     (0x030E, "beam1_mean_err_nrad", "u32", "nrad", "beam1.mean_abs_err_nrad", None, None, None, "beam 1 mean |error| per axis over the last second"),
+    (0x030F, "apt0_state", "u8", "", "apt0.state", _APT_STATES, None, None, "beam 0 pointing state"),
+    (0x0310, "apt1_state", "u8", "", "apt1.state", _APT_STATES, None, None, "beam 1 pointing state"),
+    (0x0311, "beam0_losses", "u16", "", "apt0.loss_count", None, None, None, "beam 0 losses of fine lock"),
+    (0x0312, "beam1_losses", "u16", "", "apt1.loss_count", None, None, None, "beam 1 losses of fine lock"),
+    (0x0313, "beam0_acq_ms", "u32", "ms", "apt0.acquisition_ms", None, None, None, "beam 0 open loop to fine track, last time"),
+    (0x0314, "beam1_acq_ms", "u32", "ms", "apt1.acquisition_ms", None, None, None, "beam 1 open loop to fine track, last time"),
+    (0x0315, "ephem0_valid", "u8", "", "ephem0.valid", _ONOFF, None, None, "beam 0 has a committed ephemeris"),
+    (0x0316, "ephem1_valid", "u8", "", "ephem1.valid", _ONOFF, None, None, "beam 1 has a committed ephemeris"),
+    (0x0317, "vib0_mode", "u8", "", "beam0.mode", _VIB_MODES, None, None, "beam 0 fine loop mode"),
+    (0x0318, "vib1_mode", "u8", "", "beam1.mode", _VIB_MODES, None, None, "beam 1 fine loop mode"),
+    (0x0319, "tone0_mhz", "u32", "mHz", "canc0.tone_mhz", None, None, None, "beam 0 untracked tone found by the notch (0: searching)"),
+    (0x031A, "tone1_mhz", "u32", "mHz", "canc1.tone_mhz", None, None, None, "beam 1 untracked tone found by the notch (0: searching)"),
+    (0x031B, "gimbal0_rate_a", "i32", "urad/s", "apt0.rate_a_urad_s", None, None, None, "beam 0 gimbal rate command, along track"),
+    (0x031C, "gimbal0_rate_c", "i32", "urad/s", "apt0.rate_c_urad_s", None, None, None, "beam 0 gimbal rate command, across track"),
+    (0x031D, "gimbal1_rate_a", "i32", "urad/s", "apt1.rate_a_urad_s", None, None, None, "beam 1 gimbal rate command, along track"),
+    (0x031E, "gimbal1_rate_c", "i32", "urad/s", "apt1.rate_c_urad_s", None, None, None, "beam 1 gimbal rate command, across track"),
+    (0x031F, "beacon_on", "u8", "", "pointing.beacon_on", _ONOFF, None, None, "downlink beacon laser on (eye-safety interlock)"),
+    (0x0320, "emission_permitted", "u8", "", "pointing.emission_permitted", _ONOFF, None, None,
+     "every active beam in fine track on a station above the mask: the source may emit"),
+    (0x0321, "fine0_alpha_q12", "u16", "1/4096", "beam0.alpha_q12", None, None, (1, 4096), "beam 0 tracker gain alpha (Q12)"),
+    (0x0322, "fine1_alpha_q12", "u16", "1/4096", "beam1.alpha_q12", None, None, (1, 4096), "beam 1 tracker gain alpha (Q12)"),
+    (0x0323, "beam0_missed", "u16", "", "beam0.no_frame", None, None, None, "beam 0 steps without a fine frame in the last second"),
+    (0x0324, "beam1_missed", "u16", "", "beam1.no_frame", None, None, None, "beam 1 steps without a fine frame in the last second"),
+    (0x0325, "el_mask_cdeg", "u16", "0.01 deg", "apt0.el_mask_cdeg", None, None, (0, 9000),
+     "station elevation below which nothing emits (beam 0; beam 1 follows at its start)"),
     # fdir (0x0400..)
     (0x0401, "fdir_cmd_accepted", "u16", "", "fdir.cmd_accepted", None, None, None, "commands accepted by FDIR"),
     (0x0402, "fdir_cmd_rejected", "u16", "", "fdir.cmd_rejected", None, None, None, "commands rejected by FDIR"),
@@ -255,12 +302,16 @@ HOUSEKEEPING = (
     (3, APID_POINTING, "HK_POINTING", 1, (
         "apt_cmd_accepted", "apt_cmd_rejected", "fsm0_x_nrad", "fsm0_y_nrad", "beam0_mean_err_nrad",
         "beam0_max_err_nrad", "beam0_frames", "fsm1_x_nrad", "fsm1_y_nrad", "beam1_mean_err_nrad",
-        "beam1_max_err_nrad", "beam1_frames")),
+        "beam1_max_err_nrad", "beam1_frames", "apt0_state", "apt1_state", "beam0_losses", "beam1_losses",
+        "beam0_acq_ms", "beam1_acq_ms", "ephem0_valid", "ephem1_valid", "vib0_mode", "vib1_mode", "tone0_mhz",
+        "tone1_mhz", "gimbal0_rate_a", "gimbal0_rate_c", "gimbal1_rate_a", "gimbal1_rate_c", "beacon_on",
+        "emission_permitted", "beam0_missed", "beam1_missed")),
     (4, APID_FDIR, "HK_FDIR", 10, ("fdir_cmd_accepted", "fdir_cmd_rejected")),
 )
 
 # -- commands -----------------------------------------------------------------------
 _SID = ("sid", "u16", 1, 0xFFFF, "")
+_BEAM = ("beam", "u8", 0, 1, "")
 COMMANDS = (
     # every application: no-op and reset counters (TC[8,1] function 0 and 1), are-you-alive (TC[17,1])
     ("MGR_NOOP", APID_MANAGER, 8, 1, 0, (), False, "no operation: increments the command counter"),
@@ -284,6 +335,31 @@ COMMANDS = (
     ("APT_PING", APID_POINTING, 17, 1, None, (), False, "are-you-alive"),
     ("APT_FINE_ENABLE", APID_POINTING, 8, 1, 2, (("beam", "u8", 0, 1, ""), ("on", "u8", 0, 1, "")), False,
      "close or open a beam's fine pointing loop"),
+    ("APT_EPHEM_BEGIN", APID_POINTING, 8, 1, 3, (_BEAM, ("days", "u16", 0, 0xFFFF, "d"),
+                                                  ("ms_of_day", "u32", 0, 86399999, "ms"), ("step_ms", "u16", 100, 10000, "ms"),
+                                                  ("n", "u16", 2, 256, "")), False,
+     "start loading a beam's pointing ephemeris: epoch of the first point (CDS), spacing, number of points"),
+    ("APT_EPHEM_POINTS", APID_POINTING, 8, 1, 4, (_BEAM, ("index", "u16", 0, 255, ""),
+        ("a0_urad", "i32", -1570796, 1570796, "urad"), ("c0_urad", "i32", -1570796, 1570796, "urad"),
+    ("paa_x0", "i16", -10000, 10000, "0.1 urad"), ("paa_y0", "i16", -10000, 10000, "0.1 urad"),
+    ("el0_cdeg", "i16", -9000, 9000, "0.01 deg"),
+        ("a1_urad", "i32", -1570796, 1570796, "urad"), ("c1_urad", "i32", -1570796, 1570796, "urad"),
+    ("paa_x1", "i16", -10000, 10000, "0.1 urad"), ("paa_y1", "i16", -10000, 10000, "0.1 urad"),
+    ("el1_cdeg", "i16", -9000, 9000, "0.01 deg"),
+        ("a2_urad", "i32", -1570796, 1570796, "urad"), ("c2_urad", "i32", -1570796, 1570796, "urad"),
+    ("paa_x2", "i16", -10000, 10000, "0.1 urad"), ("paa_y2", "i16", -10000, 10000, "0.1 urad"),
+    ("el2_cdeg", "i16", -9000, 9000, "0.01 deg"),
+        ("a3_urad", "i32", -1570796, 1570796, "urad"), ("c3_urad", "i32", -1570796, 1570796, "urad"),
+    ("paa_x3", "i16", -10000, 10000, "0.1 urad"), ("paa_y3", "i16", -10000, 10000, "0.1 urad"),
+    ("el3_cdeg", "i16", -9000, 9000, "0.01 deg")), False,
+     "four ephemeris points from index on: gimbal angles (X-Y mount), point-ahead, station elevation"),
+    ("APT_EPHEM_COMMIT", APID_POINTING, 8, 1, 5, (_BEAM, ("crc", "u16", 0, 0xFFFF, "")), False,
+     "check the loaded ephemeris (all points, CRC-16, travel, rate, elevation) and use it"),
+    ("APT_START", APID_POINTING, 8, 1, 6, (_BEAM,), True,
+     "start a beam's acquisition and tracking from its ephemeris (lasers may follow: hazardous)"),
+    ("APT_STOP", APID_POINTING, 8, 1, 7, (_BEAM,), False, "stop a beam: gimbal still, fine loop open, lasers off"),
+    ("APT_VIB_MODE", APID_POINTING, 8, 1, 8, (_BEAM, ("mode", "u8", 0, 2, "")), False,
+     "fine loop mode: 0 open (mirror held), 1 feedback only, 2 feedback plus vibration feed-forward"),
     ("FDIR_NOOP", APID_FDIR, 8, 1, 0, (), False, "no operation"),
     ("FDIR_RESET_COUNTERS", APID_FDIR, 8, 1, 1, (), False, "reset the FDIR counters"),
     ("FDIR_PING", APID_FDIR, 17, 1, None, (), False, "are-you-alive"),
@@ -346,6 +422,15 @@ EVENTS = (
     (0x03F1, "EV_APT_RESET", 1, APID_POINTING, (), "pointing counters reset"),
     (0x03F2, "EV_APT_LENGTH", 2, APID_POINTING, (("expected", "u16"), ("actual", "u16")), "pointing command of wrong length"),
     (0x0301, "EV_FINE_MODE", 1, APID_POINTING, (("beam", "u8"), ("on", "u8")), "fine loop closed or opened"),
+    (0x0302, "EV_APT_STATE", 1, APID_POINTING, (("beam", "u8"), ("from_state", "u8"), ("to_state", "u8")),
+     "pointing state changed"),
+    (0x0303, "EV_APT_LOCK_LOST", 3, APID_POINTING, (("beam", "u8"), ("losses", "u16")),
+     "fine lock lost: no fine frames for the lost time"),
+    (0x0304, "EV_APT_EPHEM", 1, APID_POINTING, (("beam", "u8"), ("n", "u16"), ("span_s", "u16")),
+     "ephemeris committed"),
+    (0x0305, "EV_APT_VIB_MODE", 1, APID_POINTING, (("beam", "u8"), ("mode", "u8")), "fine loop mode changed"),
+    (0x0306, "EV_APT_TONE", 1, APID_POINTING, (("beam", "u8"), ("tone_mhz", "u32")),
+     "adaptive notch locked on an untracked tone"),
     (0x04F0, "EV_FDIR_NOOP", 1, APID_FDIR, (), "FDIR no-op"),
     (0x04F1, "EV_FDIR_RESET", 1, APID_FDIR, (), "FDIR counters reset"),
     (0x04F2, "EV_FDIR_LENGTH", 2, APID_FDIR, (("expected", "u16"), ("actual", "u16")), "FDIR command of wrong length"),

@@ -25,7 +25,10 @@ from payload.tm_out import TmOut
 from payload.scheduler import (
     Scheduler, FINE_PERIOD_US, COARSE_PERIOD_US, THERMAL_PERIOD_US, HK_PERIOD_US,
 )
+from payload.apt_beam import BeamPointing
+from payload.ephemeris import Ephemeris
 from payload.fine_loop import FinePointingLoop
+from payload.vib_canceller import VibrationCanceller, WheelPhases
 from payload.pump_laser import PumpLaser
 from payload.thermal_loop import CrystalThermalLoop
 
@@ -42,10 +45,18 @@ class PayloadApp:
         self.coarse = self.sched.add_group("coarse", COARSE_PERIOD_US)
         self.thermal = self.sched.add_group("thermal", THERMAL_PERIOD_US)
         self.hk_group = self.sched.add_group("hk", HK_PERIOD_US)
+        self.flight_time = FlightTime(hal.clock)
+        self.wheels = WheelPhases(hal.tachometers)
+        self.fine.tasks.append(self.wheels.step)
         self.beams = []
+        self.cancellers = []
+        self.apt = []
         for b in range(BEAMS):
-            loop = FinePointingLoop(hal.fine_sensor[b], hal.fsm[b])
+            canc = VibrationCanceller(self.wheels, fs_hz=1000000 // fine_period_us)
+            loop = FinePointingLoop(hal.fine_sensor[b], hal.fsm[b], canc)
+            self.cancellers.append(canc)
             self.beams.append(loop)
+            self.apt.append(BeamPointing(b, hal.gimbal[b], hal.coarse_sensor[b], loop, Ephemeris(), self.flight_time))
             self.fine.tasks.append(loop.step)
         self.crystal = CrystalThermalLoop(hal.analog_in["crystal_thermistor"],
                                           hal.analog_out["crystal_tec"])
@@ -61,16 +72,18 @@ class PayloadApp:
         """PUS services, applications and the link stack (bus/mdb.py declares them)."""
         hal = self.hal
         apids = [a[0] for a in mdb.APPLICATIONS]
-        flight_time = FlightTime(hal.clock)
+        flight_time = self.flight_time
         tm = TmOut(TmPacketWriter(flight_time, apids, max_app_data_len=1024))
         self.services = services = Services()
         services.tm = tm
         services.time = TimeService(tm, flight_time)
         services.verification = Verification(tm, apids, mdb.APID_MANAGER)
         services.events = EventService(tm)
-        self.source_app = SourceApp(services, self.crystal, self.pump, hal)
+        self.pointing_app = PointingApp(services, self.beams, self.apt, self.cancellers, hal.digital_out["beacon_enable"],
+                                        hal.digital_in["station_in_view"])
+        self.coarse.tasks.append(self.pointing_app.step)
+        self.source_app = SourceApp(services, self.crystal, self.pump, hal, self.pointing_app)
         self.thermal.tasks.append(self.source_app.step)
-        self.pointing_app = PointingApp(services, self.beams)
         self.fdir_app = FdirApp(services)
         reader = TcPacketReader()
         self.schedule = Schedule(tm, services.time.now, self._release_scheduled)
@@ -81,6 +94,8 @@ class PayloadApp:
             "modes": self.source_app.modes, "pump": self.pump, "quality": self.source_app.quality,
             "tuner": self.source_app.tuner, "retarder": self.source_app.retarder, "monitor": self.source_app.monitor,
             "beam0": self.beams[0], "beam1": self.beams[1], "fdir": self.fdir_app,
+            "apt0": self.apt[0], "apt1": self.apt[1], "canc0": self.cancellers[0], "canc1": self.cancellers[1],
+            "ephem0": self.apt[0].ephem, "ephem1": self.apt[1].ephem,
         }
         self.manager = Manager(services, self.schedule, hal.clock, hal.watchdog.reset_cause())
         self.router = TcRouter(services, reader, (self.manager, self.source_app, self.pointing_app, self.fdir_app))

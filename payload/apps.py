@@ -5,7 +5,7 @@ bus/mdb.py); the photon-source, pointing and reliability issues grow them.
 """
 
 from bus import mdb
-from payload import phase_tune, retarder_loop, source_modes
+from payload import apt_beam, ephemeris, phase_tune, retarder_loop, source_modes, vib_canceller
 from payload.phase_tune import PhaseMatchTuner
 from payload.pus_app import PusApp
 from payload.quality import BASIS_DA, QualityMonitor
@@ -48,12 +48,12 @@ class SourceApp(PusApp):
     throughout.  See docs/source.md.
     """
 
-    def __init__(self, services, crystal, pump, hal, pump_power_uw=37500):
+    def __init__(self, services, crystal, pump, hal, permission, pump_power_uw=37500):
         self.crystal = crystal  # payload.thermal_loop.CrystalThermalLoop
         self.pump = pump  # payload.pump_laser.PumpLaser
         self.modes = source_modes.SourceModes(hal.clock)
         self.modes.on_change = self._mode_changed
-        self._permission = hal.digital_in["station_in_view"]  # fine tracking and station in view
+        self._permission = permission  # .value(): fine tracking on every beam, stations above the mask
         self.quality = QualityMonitor()
         self.monitor = SourceMonitor(hal, hal.digital_out["basis_select"], self.quality)
         self.monitor.on_update = self._quality_updated
@@ -210,12 +210,79 @@ class SourceApp(PusApp):
         return 0
 
 
-class PointingApp(PusApp):
-    """Acquisition, pointing and tracking (APID 0x030): today the fine loops."""
+_EPHEM_REFUSALS = {
+    ephemeris.REFUSED_NO_TABLE: mdb.FAIL_EPHEM_NO_TABLE,
+    ephemeris.REFUSED_INDEX: mdb.FAIL_EPHEM_INDEX,
+    ephemeris.REFUSED_INCOMPLETE: mdb.FAIL_EPHEM_INCOMPLETE,
+    ephemeris.REFUSED_CRC: mdb.FAIL_EPHEM_CRC,
+    ephemeris.REFUSED_TRAVEL: mdb.FAIL_EPHEM_TRAVEL,
+    ephemeris.REFUSED_RATE: mdb.FAIL_EPHEM_RATE,
+    ephemeris.REFUSED_ELEVATION: mdb.FAIL_EPHEM_ELEVATION,
+    ephemeris.REFUSED_SIZE: mdb.FAIL_EPHEM_SIZE,
+}
 
-    def __init__(self, services, beams):
-        self.beams = beams
+
+class PointingApp(PusApp):
+    """Acquisition, pointing and tracking (APID 0x030): two beams, their ephemerides, the
+    vibration cancellers, the beacon laser and the emission permission.
+
+    ``step()`` runs in the 100 Hz coarse group: each beam's state machine
+    (payload/apt_beam.py), one canceller table refresh per beam, then the
+    eye-safety outputs.  The beacon laser shines only while a beam tracks
+    (COARSE or FINE) a station above the elevation mask; quantum emission is
+    permitted only while every active beam is in FINE on a station above the
+    mask (``emission_permitted``, the source's permission).  See docs/pointing.md.
+    """
+
+    def __init__(self, services, beams, apt, cancellers, beacon_out, egse_permit):
+        self.beams = beams  # FinePointingLoop per beam
+        self.apt = apt  # BeamPointing per beam
+        self.cancellers = cancellers
+        self._beacon = beacon_out  # HAL DigitalOut beacon_enable
+        self._egse = egse_permit  # HAL DigitalIn: ground-test permit (strapped off in flight)
+        self.emission_permitted = False
+        self.beacon_on = False
+        self._ev_state = mdb.event("EV_APT_STATE")[0]
+        self._ev_lost = mdb.event("EV_APT_LOCK_LOST")[0]
+        self._ev_ephem = mdb.event("EV_APT_EPHEM")[0]
+        self._ev_vib = mdb.event("EV_APT_VIB_MODE")[0]
+        self._ev_tone = mdb.event("EV_APT_TONE")[0]
+        self._tone_locked = [False] * len(beams)
+        for b in apt:
+            b.on_change = self._state_changed
         super().__init__(mdb.APID_POINTING, "pointing", services)
+
+    def _state_changed(self, beam, old, new):
+        self.services.events.raise_args(self._ev_state, beam, old, new)
+        if new == apt_beam.LOST:
+            self.services.events.raise_args(self._ev_lost, beam, self.apt[beam].loss_count)
+
+    def value(self):
+        """Emission permission as the source reads it (a DigitalIn-like object)."""
+        return self.emission_permitted or self._egse.value()
+
+    def step(self):
+        active = 0
+        fine = 0
+        beacon = False
+        for i, b in enumerate(self.apt):
+            b.step()
+            if b.state != apt_beam.IDLE:
+                active += 1
+                if b.state == apt_beam.FINE and b.in_view:
+                    fine += 1
+                if b.tracking and b.in_view:
+                    beacon = True
+            c = self.cancellers[i]
+            c.refresh()
+            locked = c.tone_state == vib_canceller.LOCK
+            if locked and not self._tone_locked[i]:
+                self.services.events.raise_args(self._ev_tone, i, c.tone_mhz)
+            self._tone_locked[i] = locked
+        self.emission_permitted = active > 0 and fine == active
+        if beacon != self.beacon_on:
+            self.beacon_on = beacon
+            self._beacon.set(beacon)
 
     def end_of_second(self):
         """Restart the fine loops' statistics once housekeeping has reported them (1 Hz)."""
@@ -225,6 +292,60 @@ class PointingApp(PusApp):
     def cmd_apt_fine_enable(self, args, tc):
         self.beams[args[0]].enabled = bool(args[1])
         self.services.events.raise_args(mdb.event("EV_FINE_MODE")[0], args[0], args[1])
+        return 0
+
+    def _ephem_result(self, code, arg):
+        if code:
+            self.fail_arg = arg
+            return _EPHEM_REFUSALS[code]
+        return 0
+
+    def cmd_apt_ephem_begin(self, args, tc):
+        e = self.apt[args[0]].ephem
+        return self._ephem_result(e.begin(args[1], args[2], args[3], args[4]), 3)
+
+    def cmd_apt_ephem_points(self, args, tc):
+        e = self.apt[args[0]].ephem
+        base = args[1]
+        for k in range(4):
+            o = 2 + 5 * k
+            code = e.put(base + k, args[o], args[o + 1], args[o + 2], args[o + 3], args[o + 4])
+            if code == ephemeris.REFUSED_INDEX and k > 0:
+                break  # the last block of a table may be short: points past the end are ignored
+            if code:
+                return self._ephem_result(code, 1)
+        return 0
+
+    def cmd_apt_ephem_commit(self, args, tc):
+        b = self.apt[args[0]]
+        if b.state != apt_beam.IDLE:
+            return mdb.FAIL_MODE_REFUSED  # never swap the table under a beam that uses it
+        code = b.ephem.commit(args[1])
+        if code:
+            return self._ephem_result(code, 1)
+        self.services.events.raise_args(self._ev_ephem, args[0], b.ephem._live.n, b.ephem.span_ms // 1000)
+        return 0
+
+    def cmd_apt_start(self, args, tc):
+        b = self.apt[args[0]]
+        if b.state != apt_beam.IDLE:
+            return mdb.FAIL_MODE_REFUSED
+        if not self.services.time.valid:
+            return mdb.FAIL_TIME_NOT_SET
+        code = b.start()
+        if code == ephemeris.REFUSED_NO_TABLE:
+            return mdb.FAIL_EPHEM_NO_TABLE
+        if code:
+            return mdb.FAIL_EPHEM_STALE
+        return 0
+
+    def cmd_apt_stop(self, args, tc):
+        self.apt[args[0]].stop()
+        return 0
+
+    def cmd_apt_vib_mode(self, args, tc):
+        self.beams[args[0]].mode = args[1]
+        self.services.events.raise_args(self._ev_vib, args[0], args[1])
         return 0
 
 

@@ -36,7 +36,7 @@ def test_rate_groups_follow_virtual_time(run_a):
 def test_fine_loop_rejects_disturbance():
     open_loop = LockstepRunner(seed=3)
     for b in open_loop.app.beams:
-        b.set_gain(0)  # loop open: the mirror never moves
+        b.mode = 0  # OPEN: the mirror never moves
     res_open = open_loop.run(3.0)
     res_closed = LockstepRunner(seed=3).run(3.0)
     for beam in (0, 1):
