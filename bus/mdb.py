@@ -220,7 +220,7 @@ PARAMETERS = (
     (0x021E, "autotune_drop_pm", "u16", "1/1000", "source.drop_fraction_pm", None, None, (10, 900),
      "brightness fall that starts a new scan"),
     (0x021F, "src_auto_emit", "u8", "", "source.auto_emit", _ONOFF, None, (0, 1),
-     "go from READY to EMITTING by itself once calibrated and permitted"),
+     "go from READY or STANDBY to EMITTING by itself once calibrated and permitted"),
     (0x0220, "pair_rate_hz", "f32", "1/s", "quality.pair_rate_hz", None, None, None,
      "accidental-corrected on-board coincidence rate, all detector pairs"),
     (0x0221, "accidental_rate_hz", "f32", "1/s", "quality.accidental_rate_hz", None, None, None,
@@ -280,6 +280,8 @@ PARAMETERS = (
     (0x0324, "beam1_missed", "u16", "", "beam1.no_frame", None, None, None, "beam 1 steps without a fine frame in the last second"),
     (0x0325, "el_mask_cdeg", "u16", "0.01 deg", "apt0.el_mask_cdeg", None, None, (0, 9000),
      "station elevation below which nothing emits (beam 0; beam 1 follows at its start)"),
+    (0x0326, "emit_beams", "u8", "", "pointing.emit_beams", None, None, (1, 2),
+     "beams that must be in fine track on a station above the mask before the source may emit"),
     # fdir (0x0400..)
     (0x0401, "fdir_cmd_accepted", "u16", "", "fdir.cmd_accepted", None, None, None, "commands accepted by FDIR"),
     (0x0402, "fdir_cmd_rejected", "u16", "", "fdir.cmd_rejected", None, None, None, "commands rejected by FDIR"),

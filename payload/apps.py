@@ -166,7 +166,8 @@ class SourceApp(PusApp):
         p = self.pump
         self.monitor.step(pump_on and p.set_ua > 0 and p.set_ua == p.target_ua)
         self.tuner.step(self.monitor.cycle_coincidences)
-        if self.auto_emit and modes.mode == source_modes.READY and permitted and not self.calibrating:
+        if (self.auto_emit and (modes.mode == source_modes.READY or modes.mode == source_modes.STANDBY)
+                and permitted and not self.calibrating):
             modes.command(source_modes.EMITTING)
 
     def cmd_src_mode(self, args, tc):
@@ -230,8 +231,9 @@ class PointingApp(PusApp):
     (payload/apt_beam.py), one canceller table refresh per beam, then the
     eye-safety outputs.  The beacon laser shines only while a beam tracks
     (COARSE or FINE) a station above the elevation mask; quantum emission is
-    permitted only while every active beam is in FINE on a station above the
-    mask (``emission_permitted``, the source's permission).  See docs/pointing.md.
+    permitted only while ``emit_beams`` beams (both, by default: a pair needs
+    both stations) are in FINE on stations above the mask
+    (``emission_permitted``, the source's permission).  See docs/pointing.md.
     """
 
     def __init__(self, services, beams, apt, cancellers, beacon_out, egse_permit):
@@ -241,6 +243,7 @@ class PointingApp(PusApp):
         self._beacon = beacon_out  # HAL DigitalOut beacon_enable
         self._egse = egse_permit  # HAL DigitalIn: ground-test permit (strapped off in flight)
         self.emission_permitted = False
+        self.emit_beams = len(beams)  # beams that must be in fine track on a station above the mask
         self.beacon_on = False
         self._ev_state = mdb.event("EV_APT_STATE")[0]
         self._ev_lost = mdb.event("EV_APT_LOCK_LOST")[0]
@@ -248,6 +251,7 @@ class PointingApp(PusApp):
         self._ev_vib = mdb.event("EV_APT_VIB_MODE")[0]
         self._ev_tone = mdb.event("EV_APT_TONE")[0]
         self._tone_locked = [False] * len(beams)
+        self._ticks = 0
         for b in apt:
             b.on_change = self._state_changed
         super().__init__(mdb.APID_POINTING, "pointing", services)
@@ -262,6 +266,7 @@ class PointingApp(PusApp):
         return self.emission_permitted or self._egse.value()
 
     def step(self):
+        self._ticks += 1
         active = 0
         fine = 0
         beacon = False
@@ -274,12 +279,13 @@ class PointingApp(PusApp):
                 if b.tracking and b.in_view:
                     beacon = True
             c = self.cancellers[i]
-            c.refresh()
+            if self._ticks & 3 == 0:  # 25 Hz: a table every 40 ms, all six in a quarter second
+                c.refresh()
             locked = c.tone_state == vib_canceller.LOCK
             if locked and not self._tone_locked[i]:
                 self.services.events.raise_args(self._ev_tone, i, c.tone_mhz)
             self._tone_locked[i] = locked
-        self.emission_permitted = active > 0 and fine == active
+        self.emission_permitted = fine >= self.emit_beams
         if beacon != self.beacon_on:
             self.beacon_on = beacon
             self._beacon.set(beacon)

@@ -3,9 +3,9 @@
 ::
 
     IDLE --APT_START, ephemeris valid now--> OPEN_LOOP --beacon in the camera--> COARSE
-                                                 |  not seen acq_wait_ms           |  camera offset inside the
-                                                 v                                 |  fine field, fine frames
-                                            ACQUISITION (spiral) --seen--> COARSE  v
+                                                 |  not seen acq_wait_ms           |  camera offset < 60 urad:
+                                                 v                                 |  fine loop closes; it holds
+                                            ACQUISITION (spiral) --seen--> COARSE  v  the beacon for 0.5 s
     IDLE <-- ephemeris ends, APT_STOP       LOST <--fine frames missing lost_ms-- FINE
                                              |--beacon in the camera--> COARSE
                                              '--reacq_ms without it--> ACQUISITION
@@ -16,9 +16,14 @@ ephemeris rate plus a proportional correction: towards the ephemeris angles
 (OPEN_LOOP, ACQUISITION, where a spiral of ``pitch_urad`` is added to them),
 towards the beacon seen by the coarse camera (COARSE), and in FINE towards the
 mirror's deflection, so the gimbal takes the large, slow motion and the mirror
-stays near the middle of its travel ("offload").  In FINE the fine loop runs
-(payload/fine_loop.py) with the point-ahead angle from the ephemeris as its set
-point.  Commands are clamped to the gimbal's rate limit.
+stays near the middle of its travel ("offload").  The fine loop
+(payload/fine_loop.py, the point-ahead angle from the ephemeris as its set
+point) closes in COARSE once the camera puts the beacon well inside the fine
+sensor's field; fine track (FINE) is declared when it holds the beacon: the fine
+sensor's mean |error| (both axes, noise included) below ``lock_err_nrad`` for
+``lock_steps``.  The same convention as a laser terminal's "fine lock": the
+quantum beam may emit only in FINE, and the residual is judged there.  Commands
+are clamped to the gimbal's rate limit.
 
 Camera offsets are tangent-plane angles; along ``a`` they are divided by
 ``cos(c)`` (from a 256-entry Q12 sine table: 2.5 % at worst, a gain error the
@@ -85,6 +90,9 @@ class BeamPointing:
         self._good = 0  # consecutive camera frames inside the handover radius
         self._cam_age_ms = 1000000  # since the last camera frame with the beacon
         self._arrived = False  # the gimbal is on the ephemeris direction (OPEN_LOOP)
+        self.closing = False  # COARSE with the fine loop closed, settling before fine track
+        self.lock_err_nrad = 1200  # fine track: mean |e_x| + |e_y| (noise included) below this ...
+        self.lock_steps = 50  # ... for this many 10 ms steps
         self.arrive_urad = 2000
         self._spiral_q16 = 0  # spiral angle, Q16 revolutions (unwrapped)
         self._spiral_r = 0  # spiral radius, urad
@@ -105,6 +113,20 @@ class BeamPointing:
     def tracking(self):
         return self.state == COARSE or self.state == FINE
 
+    def _close_fine(self):
+        """COARSE: the beacon is in the fine sensor's field: close the fine loop (not yet fine track)."""
+        loop = self.loop
+        loop.hold(loop.u_x_nrad, loop.u_y_nrad)
+        loop.enabled = True
+        loop.err_ema_nrad = self.lock_err_nrad * 4
+        self.closing = True
+        self._good = 0
+
+    def _open_fine(self):
+        self.loop.enabled = False
+        self.closing = False
+        self._good = 0
+
     def _go(self, new):
         old = self.state
         if new == old:
@@ -113,14 +135,14 @@ class BeamPointing:
         self._since_ms = 0
         self._good = 0
         if new == FINE:
-            loop = self.loop
-            loop.hold(loop.u_x_nrad, loop.u_y_nrad)
-            loop.enabled = True
+            if not self.closing:
+                self._close_fine()
+            self.closing = False
             if self._acq_timer_ms >= 0:
                 self.acquisition_ms = self._acq_timer_ms
                 self._acq_timer_ms = -1
         else:
-            self.loop.enabled = False
+            self._open_fine()
         if new == LOST:
             self.loss_count += 1
         if new == ACQUISITION:
@@ -198,11 +220,11 @@ class BeamPointing:
             self._arrived = -lim < da < lim and -lim < dc < lim
             ra += (self.k_pos_q8 * da) >> 8
             rc += (self.k_pos_q8 * dc) >> 8
-        elif st == COARSE or (st == LOST and seen):
+        elif (st == COARSE and not self.closing) or (st == LOST and seen):
             # camera offsets in nrad -> urad; along a, divide by cos(c)
             ra += (self.k_cam_q8 * ((self.cam_x_nrad // 1000) * 4096 // cos_c)) >> 8
             rc += (self.k_cam_q8 * (self.cam_y_nrad // 1000)) >> 8
-        else:  # FINE: offload the mirror's deflection to the gimbal
+        else:  # FINE, or the fine loop closing in COARSE: offload the mirror's deflection to the gimbal
             loop = self.loop
             ra += (self.k_offload_q8 * ((loop.u_x_nrad // 1000) * 4096 // cos_c)) >> 8
             rc += (self.k_offload_q8 * (loop.u_y_nrad // 1000)) >> 8
@@ -215,22 +237,34 @@ class BeamPointing:
         if st == OPEN_LOOP:
             if seen:
                 self._go(COARSE)
-            elif not self._arrived:
-                self._since_ms = 0  # the wait for the beacon starts once the gimbal is there
+            elif not self._arrived or not self.in_view:
+                self._since_ms = 0  # the wait starts once the gimbal is there and the station up
             elif self._since_ms >= self.acq_wait_ms:
                 self._go(ACQUISITION)
         elif st == ACQUISITION:
             if seen:
                 self._go(COARSE)
         elif st == COARSE:
-            if fresh:
+            loop = self.loop
+            if self.closing:
+                # the fine loop is closed; fine track is declared once it holds the beacon (mean
+                # |error| over both axes, as the fine sensor measures it, noise included)
+                if loop.missed >= self.lost_ms:
+                    self._open_fine()
+                elif loop.err_ema_nrad < self.lock_err_nrad:
+                    self._good += 1
+                    if self._good >= self.lock_steps:
+                        self._go(FINE)
+                else:
+                    self._good = 0
+            elif fresh:
                 h = self.handover_urad * 1000
                 x = self.cam_x_nrad
                 y = self.cam_y_nrad
-                if -h < x < h and -h < y < h and self.loop.missed == 0:
+                if -h < x < h and -h < y < h and loop.missed == 0:
                     self._good += 1
                     if self._good >= self.handover_frames:
-                        self._go(FINE)
+                        self._close_fine()
                 else:
                     self._good = 0
             elif self._cam_age_ms >= self.camera_lost_ms:

@@ -89,6 +89,7 @@ class FinePointingLoop:
         self.frames = 0  # sensor frames used
         self.no_frame = 0  # steps without a new frame (dropout or lost beacon)
         self.missed = 0  # consecutive steps without a frame, now
+        self.err_ema_nrad = 0  # mean |e_x| + |e_y| over the last ~128 frames (lock detection)
         self.sum_abs_err_nrad = 0  # sum of |e| over both axes since reset_stats()
         self.max_abs_err_nrad = 0
         self.saturations = 0  # steps where the command hit the travel limit
@@ -157,6 +158,8 @@ class FinePointingLoop:
             self.no_frame += 1
             if self.missed < 0x3FFFFFFF:
                 self.missed += 1
+            if c is not None:
+                c.gap()
             if not active:
                 return
             if self._coasted < self.coast_steps:  # coast on the tracker's rate, then hold
@@ -181,21 +184,28 @@ class FinePointingLoop:
         self.frames += 1
         ax = ex if ex >= 0 else -ex
         ay = ey if ey >= 0 else -ey
+        self.err_ema_nrad += (ax + ay - self.err_ema_nrad) >> 7  # 128 frames: the lock detector
         if self.sum_abs_err_nrad < 0x20000000:  # stays a small int; HK resets it at 1 Hz
             self.sum_abs_err_nrad += ax + ay
         if ax > self.max_abs_err_nrad:
             self.max_abs_err_nrad = ax
         if ay > self.max_abs_err_nrad:
             self.max_abs_err_nrad = ay
-        if not active:
-            return
         dlim = D_LIMIT_NRAD
         dx = _clamp(_clamp(sx, lim) + prev[0], dlim)  # what the line of sight did at exposure
         dy = _clamp(_clamp(sy, lim) + prev[1], dlim)
+        # alpha-beta: predict one step (rate Q8 -> position Q4)
+        px = xh[0] + (vh[0] >> 4)
+        py = xh[1] + (vh[1] >> 4)
+        if c is not None and (ff_on or not active):
+            # the canceller learns from every frame, the loop closed or not: d does not depend on
+            # the controller, so it has converged by the time fine track begins
+            c.step(dx, dy)
+        if not active:
+            return
         ffx = 0
         ffy = 0
         if ff_on:
-            c.step(dx, dy)
             ffx = c.ff_x_nrad
             ffy = c.ff_y_nrad
             dx -= c.est_x_nrad  # the tracker follows what is left
@@ -204,9 +214,7 @@ class FinePointingLoop:
         b = self.beta_q12
         rlim = E_LIMIT_NRAD
         rate_lim = RATE_LIMIT_Q8
-        # alpha-beta: predict one step (rate Q8 -> position Q4), correct with the innovation
-        px = xh[0] + (vh[0] >> 4)
-        py = xh[1] + (vh[1] >> 4)
+        # ... and correct with the innovation
         rx = _clamp(dx - (px >> 4), rlim)
         ry = _clamp(dy - (py >> 4), rlim)
         xh[0] = px + ((a * rx) >> 8)  # Q12 gain x nrad -> Q4

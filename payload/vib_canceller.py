@@ -12,24 +12,26 @@ Reaction wheels (tachometer-referenced, adaptive feed-forward):
     The weights adapt by LMS on the residual ``r = d - estimate`` (equation error:
     no secondary-path model is needed because ``d`` is reconstructed, not the
     loop error).  One wheel (its three harmonics) or the tone is updated per
-    step, in rotation, so each every 4 ms; the step starts at ``mu = 1/64`` per
-    update (time constant about 0.5 s) and gears down to 1/512 over 6 s: the broadband
-    disturbance near the tone frequencies leaks into the weights in proportion
-    to ``sqrt(mu)``, and the couplings do not change.  Every so often (``refresh()``, the 100 Hz coarse
-    group) the weights are turned into a 64-entry waveform table per wheel and
-    axis, which the 1 kHz step reads with linear interpolation: one look-up per
-    wheel instead of a sine per harmonic.
+    step, in rotation, so each every 4 ms; the step starts at ``mu = 1/32`` per
+    update (time constant about 0.25 s) and gears down to 1/512 over 8 s: the
+    broadband disturbance near the tone frequencies leaks into the weights in
+    proportion to ``sqrt(mu)``, and the couplings do not change.  Every 40 ms
+    (``refresh()`` from the coarse group) the weights of one wheel and axis are
+    turned into a 64-entry waveform table, which the 1 kHz step reads with
+    linear interpolation: one look-up per wheel instead of a sine per harmonic.
 
 Untracked tone (adaptive notch that finds its own frequency):
     a numerically controlled oscillator at ``f_hat`` with its own LMS weights.
-    SEARCH records 1,024 samples of the residual (after the wheels' estimate)
-    and, one bin per ``refresh()``, computes its DFT over ``search_lo..search_hi``
+    SEARCH records 512 samples of the residual (after the wheels' estimate)
+    and, four bins per ``refresh()``, computes its DFT over ``search_lo..search_hi``
     Hz in integers; the strongest bin, if it stands ``TONE_SNR`` times above the
     band's mean (else it looks again), refined by a parabola through its
-    neighbours, starts the oscillator (about 2 s from the first frame).  LOCK
+    neighbours, starts the oscillator (a few seconds after the first frame).  LOCK
     trims ``f_hat`` by the rotation rate of the weight vector (a frequency
-    error turns the weights at the difference frequency).  The frequency is kept
-    across losses of lock: a cryocooler does not change its drive.
+    error turns the weights at the difference frequency); a lock whose weights
+    stay below 0.2 urad for about 5 s returns to SEARCH.  The search records only
+    contiguous frames (a missing one starts the record again).  The frequency is
+    kept across losses of lock: a cryocooler does not change its drive.
 
 Angles are nrad, phases Q16 of a revolution, sines Q12, weights Q4 nrad.  Every
 product stays a MicroPython small int: residuals are clamped to +/-100 urad
@@ -50,15 +52,20 @@ SIN_N = const(256)
 R_LIMIT = const(100000)  # nrad: residual clamp (keeps r * Q12 sine a small int)
 W_LIMIT_Q4 = const(800000)  # weights clamped to +/- 50 urad (Q4)
 US_PER_Q16_MHZ = const(15259)  # 1e9 / 65536: f_mhz * d_us // this = phase change in Q16 rev
-MU_SHIFT = const(14)  # first LMS step: mu = 1/64 per update at 250 updates/s (0.5 s time constant)
-MU_SHIFT_SLOW = const(17)  # one step slower every 2,048 frames: mu = 1/512 (4 s) after 6 s  # Q4 weight += (r * sinQ12) >> 13: mu = 1/32 per update
+HP_SHIFT = const(9)  # residual high-pass: corner fs / (2 pi 512) = 0.3 Hz
+MU_SHIFT = const(13)  # first LMS step: mu = 1/32 per update at 250 updates/s (0.25 s time constant)
+MU_SHIFT_SLOW = const(17)  # one step slower every 2,048 frames: mu = 1/512 (4 s) after 8 s  # Q4 weight += (r * sinQ12) >> 13: mu = 1/32 per update
 # cryocooler-class tone search (Hz, as Q16 rev per step at 1 kHz: f * 65.536)
 SEARCH = const(0)
 LOCK = const(1)
 TRIM_DIV = const(8)  # frequency trim: an 8th of the measured error each 60 ms (0.5 s time constant)
-TONE_MIN_MAG = const(9600)  # ... and be at least ~0.3 urad in amplitude (|re| + |im| ~ 32 per nrad)
-TONE_SNR = const(6)  # a tone's DFT magnitude must exceed this many times the band's mean
-BUF_N = const(1024)  # residual samples the tone search transforms (about 1 Hz bins at 1 kHz)
+TONE_MIN_MAG = const(4800)  # ... and be at least ~0.3 urad in amplitude (|re| + |im| ~ 16 per nrad)
+TONE_SNR = const(6)
+TONE_KEEP_Q4 = const(3200)  # |a| + |b| of the tone's weights below 0.2 urad (Q4) ...
+TONE_FAINT_ROUNDS = const(20)  # ... for 20 trims (about 5 s): unlock and search again  # a tone's DFT magnitude must exceed this many times the band's mean
+BUF_N = const(512)  # residual samples the tone search transforms (about 2 Hz bins at 1 kHz)
+BINS_PER_CALL = const(4)  # DFT bins per refresh(): the 26 of 30-80 Hz in 0.26 s at 25 Hz
+SEARCH_AFTER = const(500)  # frames before the search records: the wheels' estimate settles first
 
 # sine table, Q12, SIN_N entries over one revolution (built once at import)
 SIN_Q12 = array("h", [int(round(4096 * math.sin(2 * math.pi * i / SIN_N))) for i in range(SIN_N)])
@@ -95,16 +102,21 @@ class WheelPhases:
 
 class VibrationCanceller:
     def __init__(self, wheels, fs_hz=1000, sense_delay_us=1000, advance_us=900,
-                 search_lo_hz=30, search_hi_hz=80):
+                 search_lo_hz=30, search_hi_hz=80, refresh_period_ms=40):
         self.wheels = wheels  # WheelPhases
         self.fs_hz = fs_hz
         self.sense_delay_us = sense_delay_us  # frame exposure centre before the step that reads it
         self.advance_us = advance_us  # from this step to when the mirror acts on its command
+        self.refresh_period_ms = refresh_period_ms  # how often refresh() is called
         n = N_WHEELS * N_HARM
         self._wa = array("i", [0] * (2 * n))  # Q4 weights, cos part: x then y
         self._wb = array("i", [0] * (2 * n))  # sin part
         self._tab = array("i", [0] * (2 * N_WHEELS * TABLE_N))  # [axis][wheel][64] nrad
         self._slot = 0  # LMS rotation: wheel 0, 1, 2, then the tone
+        self._low_x = 0  # slow part of d, Q4 nrad (the high-pass's low-pass)
+        self._low_y = 0
+        self._dirty = False  # weights changed since the refresh round began
+        self._dirty_round = False  # ... during the previous round (rebuild this round's tables)
         self._refresh_slot = 0
         self.mu_shift = MU_SHIFT
         self._rounds = 0
@@ -123,6 +135,7 @@ class VibrationCanceller:
         self._tb = array("i", [0, 0])  # (sin)
         self._prev = [0.0, 0.0]  # weight-vector angle per axis at the last frequency trim
         self.searches = 0  # tone searches that found nothing standing out
+        self._faint = 0  # consecutive trims with the tone's weights below TONE_KEEP
         self.wheels_on = True
         self.tone_on = True
         self.ff_x_nrad = 0  # feed-forward to add to the mirror command this step
@@ -168,6 +181,11 @@ class VibrationCanceller:
     def coast(self):
         """A step without a frame: keep predicting (the wheels and the tone go on)."""
         self._predict()
+
+    def gap(self):
+        """A step without a frame: the tone search's record must be contiguous, start it again."""
+        if self.tone_state == SEARCH and self._buf_n < BUF_N:
+            self._buf_n = 0
 
     def _predict(self):
         """Advance the tone's oscillator; estimate at the frame's exposure and at actuation."""
@@ -228,8 +246,15 @@ class VibrationCanceller:
         tb = self._tb
         ex = self.est_x_nrad
         ey = self.est_y_nrad
-        rx = dx_nrad - ex
-        ry = dy_nrad - ey
+        # the slow part of d (the gimbal's tracking error: tens of urad below 0.3 Hz) is no business
+        # of the canceller's and would kick the weights at every update: a 0.3 Hz high-pass
+        # (1/512 per step; 1 deg of phase at the lowest wheel tone) takes it out of the residual
+        lx = self._low_x + ((dx_nrad << 4) - self._low_x >> HP_SHIFT)
+        ly = self._low_y + ((dy_nrad << 4) - self._low_y >> HP_SHIFT)
+        self._low_x = lx
+        self._low_y = ly
+        rx = dx_nrad - (lx >> 4) - ex
+        ry = dy_nrad - (ly >> 4) - ey
         rx = R_LIMIT if rx > R_LIMIT else (-R_LIMIT if rx < -R_LIMIT else rx)
         ry = R_LIMIT if ry > R_LIMIT else (-R_LIMIT if ry < -R_LIMIT else ry)
         # LMS: one wheel (all its harmonics) or the tone per step, in rotation: every slot is
@@ -238,6 +263,7 @@ class VibrationCanceller:
         # onto one another (10 ms slots would: a 20.000 Hz wheel shows only 5 phases)
         s = self._slot
         self._slot = s + 1 if s < N_WHEELS else 0
+        self._dirty = True
         mu = self.mu_shift
         if s < N_WHEELS:
             if self.wheels_on:
@@ -270,7 +296,7 @@ class VibrationCanceller:
         self._rounds = r
         if r & 2047 == 0 and self.mu_shift < MU_SHIFT_SLOW:
             self.mu_shift += 1
-        if self.tone_on and self.tone_state == SEARCH and self._buf_n < BUF_N and self.mu_shift > MU_SHIFT:
+        if self.tone_on and self.tone_state == SEARCH and self._buf_n < BUF_N and self._rounds > SEARCH_AFTER:
             # (record only once the wheels' estimate has settled, or their residue looks like a tone)
             self._buf[self._buf_n] = rx >> 6
             self._buf_n += 1
@@ -279,6 +305,13 @@ class VibrationCanceller:
         """Slow path (coarse group): rebuild one waveform table; search or trim the tone."""
         k = self._refresh_slot
         self._refresh_slot = (k + 1) % (2 * N_WHEELS)
+        if k == 0:
+            self._dirty_round = self._dirty
+            self._dirty = False
+        if not self._dirty_round:  # no frame since the last round: the tables are current
+            if self.tone_on and self.tone_state == SEARCH:
+                self._tone_frequency()
+            return
         axis = k // N_WHEELS
         w = k - axis * N_WHEELS
         n = N_WHEELS * N_HARM
@@ -303,29 +336,32 @@ class VibrationCanceller:
         if self.tone_state == SEARCH:
             if self._buf_n < BUF_N:
                 return
-            k = self._bin_lo + self._bin
-            if k <= self._bin_hi:  # one DFT bin per call: sum r[i] e^(-j 2 pi k i / N), Q12 sines
-                step = k * 65536 // BUF_N
-                re = 0
-                im = 0
-                buf = self._buf
-                p = 0
-                for i in range(BUF_N):
-                    r = buf[i]
-                    re += (r * _cos(p)) >> 6
-                    im += (r * _sin(p)) >> 6
-                    p += step
-                # |re| + |im|: a magnitude good enough to rank bins, with no square to overflow
-                self._mags[self._bin] = ((re if re >= 0 else -re) + (im if im >= 0 else -im)) >> 4
-                self._bin += 1
+            if self._bin_lo + self._bin <= self._bin_hi:
+                for _ in range(BINS_PER_CALL):  # sum r[i] e^(-j 2 pi k i / N), Q12 sines
+                    k = self._bin_lo + self._bin
+                    if k > self._bin_hi:
+                        break
+                    step = k * 65536 // BUF_N
+                    re = 0
+                    im = 0
+                    buf = self._buf
+                    p = 0
+                    for i in range(BUF_N):
+                        r = buf[i]
+                        re += (r * _cos(p)) >> 6
+                        im += (r * _sin(p)) >> 6
+                        p += step
+                    # |re| + |im|: a magnitude good enough to rank bins, with no square to overflow
+                    self._mags[self._bin] = ((re if re >= 0 else -re) + (im if im >= 0 else -im)) >> 4
+                    self._bin += 1
                 return
             mags = self._mags
-            # the wheels' harmonics belong to the tachometer canceller: blank +/- 2 bins around them
+            # the wheels' harmonics belong to the tachometer canceller: blank the bins beside them
             fr = self.wheels.freq_mhz
             for w in range(N_WHEELS):
                 for h in range(1, N_HARM + 1):
-                    kb = h * fr[w] * BUF_N // (1000 * self.fs_hz) - self._bin_lo
-                    for j in range(kb - 2, kb + 3):
+                    kb = (h * fr[w] * BUF_N + 500 * self.fs_hz) // (1000 * self.fs_hz) - self._bin_lo
+                    for j in range(kb - 1, kb + 2):
                         if 0 <= j < len(mags):
                             mags[j] = 0
             best = 0
@@ -356,7 +392,23 @@ class VibrationCanceller:
                 tb[i] = 0
                 self._prev[i] = 0.0
             return
-        # LOCK: the weight vector (a, -b) turns at (f_true - f_hat); trim f_hat by it, gently
+        # LOCK: a tone that faded (or a lock on something else) returns to the search
+        small = True
+        for i in range(2):
+            if (ta[i] if ta[i] >= 0 else -ta[i]) + (tb[i] if tb[i] >= 0 else -tb[i]) > TONE_KEEP_Q4:
+                small = False
+        self._faint = self._faint + 1 if small else 0
+        if self._faint >= TONE_FAINT_ROUNDS:
+            self._faint = 0
+            self.tone_state = SEARCH
+            self.tone_f_q24 = 0
+            self._buf_n = 0
+            self._bin = 0
+            for i in range(2):
+                ta[i] = 0
+                tb[i] = 0
+            return
+        # the weight vector (a, -b) turns at (f_true - f_hat); trim f_hat by it, gently
         turn = 0.0
         wsum = 0.0
         for i in range(2):
@@ -375,8 +427,9 @@ class VibrationCanceller:
             turn += d * m
             wsum += m
         if wsum > 0:
-            # rad per trim period (a full refresh round, 2 N_WHEELS calls of the 100 Hz coarse group:
-            # 60 ms) -> Q16 rev per step; 1/TRIM_DIV of the way: the weights are noisy (broadband
-            # near the tone), and a nervous trim turns that noise into frequency wander
-            df = turn / wsum / (2 * math.pi) * 65536 * 1000 / (60.0 * self.fs_hz) / TRIM_DIV
+            # rad per trim period (a refresh round: 2 N_WHEELS calls, refresh_period_ms apart)
+            # -> Q16 rev per step; 1/TRIM_DIV of the way: the weights are noisy (broadband near
+            # the tone), and a nervous trim turns that noise into frequency wander
+            period_s = 2 * N_WHEELS * self.refresh_period_ms / 1000.0
+            df = turn / wsum / (2 * math.pi) * 65536 / (period_s * self.fs_hz) / TRIM_DIV
             self.tone_f_q24 += int(df * 256)

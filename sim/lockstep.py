@@ -24,9 +24,8 @@ from payload.app import PayloadApp
 from sim.presets import get_preset
 from sim.source_plant import SourcePlant
 from sim.thermal import CrystalThermalPlant
-from sim.vibration import LineOfSightDisturbance
+from sim.pointing_sim import PointingSim
 
-SENSOR_NEA_NRAD = 300  # fine sensor noise-equivalent angle, 1 sigma per frame
 THERMAL_PLANT_STEP_US = 10_000  # thermal plant integrated at 100 Hz
 SOURCE_PLANT_STEP_US = 100_000  # source optics and counters at the flight's 10 Hz source cycle
 
@@ -45,6 +44,7 @@ class RunResult:
     crystal_temp_k: np.ndarray = None  # truth crystal temperature at 100 Hz
     tm_times_s: list = field(default_factory=list)  # virtual time each of tm_packets was sent
     source_truth: dict = None  # 10 Hz arrays (SourceTruth.arrays()) when the run has a source plant
+    pointing: dict = None  # per-tick pointing truth (sim/pointing_sim.py PointingSim.rec), per beam
 
     @property
     def realtime_factor(self) -> float:
@@ -71,22 +71,25 @@ class LockstepRunner:
 
     def __init__(self, seed: int = 1, fine_period_us: int = 1000, start_us: int = 0, links: dict | None = None,
                  lab_enabled: bool = True, preset: str | None = "micius", phase_match_offset_k: float = 0.0,
-                 station_in_view: bool = False):
+                 station_in_view: bool = False, geometry=None, attitude_bias_urad=(0.0, 0.0),
+                 pointing: bool = True):
         if fine_period_us <= 0 or 1_000_000 % fine_period_us:
             raise ValueError(f"fine period {fine_period_us} us must divide one second")
         self.seed = seed
         self.dt_us = fine_period_us
         root = np.random.SeedSequence(seed)
-        rng_thermal, rng_vib, rng_sensor, rng_source = (np.random.default_rng(s) for s in root.spawn(4))
+        seq_thermal, seq_pointing, seq_source = root.spawn(3)
+        rng_thermal, rng_source = np.random.default_rng(seq_thermal), np.random.default_rng(seq_source)
         self.hal = EmulatedHal(start_us=start_us, links=links)
-        self.hal.digital_in["station_in_view"].level = station_in_view  # until pointing reports it
+        self.hal.digital_in["station_in_view"].level = station_in_view  # the ground-test permit (EGSE)
         self.app = PayloadApp(self.hal, fine_period_us=fine_period_us, lab_enabled=lab_enabled)
         self.thermal = CrystalThermalPlant(rng_thermal)
         self.source = (SourcePlant(get_preset(preset), rng_source, self.hal, phase_match_offset_k)
                        if preset else None)
         self.source_truth = SourceTruth()
-        self.vibration = [LineOfSightDisturbance(rng_vib, fine_period_us * 1e-6) for _ in self.app.beams]
-        self.rng_sensor = rng_sensor
+        self.pointing = PointingSim(self.hal, seq_pointing, fine_period_us * 1e-6, geometry=geometry,
+                                    attitude_bias_urad=attitude_bias_urad)
+        self.pointing_on = pointing  # False: no beacon, no vibration stepping (bench runs of the source)
         self.t_us = 0  # virtual time since boot, unwrapped (the HAL clock wraps)
 
     def run(self, duration_s: float, on_hk=None, progress=None, realtime: bool = False,
@@ -103,17 +106,14 @@ class LockstepRunner:
         hal, app, dt_us = self.hal, self.app, self.dt_us
         steps = int(round(duration_s * 1e6 / dt_us))
         beams = len(app.beams)
-        err_x = np.zeros((beams, steps), dtype=np.int32)
-        err_y = np.zeros((beams, steps), dtype=np.int32)
         temps = np.zeros(steps * dt_us // THERMAL_PLANT_STEP_US + 1)
-        sensors = hal.fine_sensor
-        mirrors = hal.fsm
         thermistor = hal.analog_in["crystal_thermistor"]
         tec = hal.analog_out["crystal_tec"]
         hk_rows = []
-        block = self.vibration[0].block
-        dist = [None] * beams
-        noise = None
+        ps = self.pointing
+        ps.begin(steps)
+        block = ps.block
+        apt = app.apt
         thermal_every = THERMAL_PLANT_STEP_US // dt_us or 1
         source_every = SOURCE_PLANT_STEP_US // dt_us or 1
         truth = self.source_truth
@@ -128,13 +128,9 @@ class LockstepRunner:
             raise ValueError("uplink needs the emulated lab port")
         packets = []
         wall0 = time.perf_counter()
+        t_run0 = self.t_us
         for k in range(steps):
-            j = k % block
-            if j == 0:
-                dist = [v.next_block() for v in self.vibration]
-                noise = np.round(self.rng_sensor.normal(0.0, SENSOR_NEA_NRAD, (beams, 2, block))).astype(int)
-                dist = [(dx.tolist(), dy.tolist()) for dx, dy in dist]
-                noise = noise.tolist()
+            j = (self.t_us // dt_us) % block
             if k % thermal_every == 0:
                 self.thermal.step(self.t_us * 1e-6, thermal_every * dt_us * 1e-6, tec.value)
                 thermistor.uv = self.thermal.thermistor_uv()
@@ -145,20 +141,14 @@ class LockstepRunner:
                 if self.source is not None:
                     self.source.step(source_every * dt_us * 1e-6, self.thermal.temp_k, self.thermal.ambient_k(t_s))
                 truth.record(t_s, self.thermal.temp_k, app, self.source)
-            for b in range(beams):
-                m = mirrors[b]
-                ex = dist[b][0][j] - m.x_nrad
-                ey = dist[b][1][j] - m.y_nrad
-                err_x[b, k] = ex
-                err_y[b, k] = ey
-                nz = noise[b]
-                sensors[b].publish(ex + nz[0][j], ey + nz[1][j])
+            if self.pointing_on:
+                ps.before(k, j, self.t_us * 1e-6)
             while pending and pending[0][0] * 1e6 <= k * dt_us:
                 lab_rx.append(bytes(pending.pop(0)[1]))
             app.step()
-            for m in mirrors:  # mirror settles on its command within one tick
-                m.x_nrad = m.cmd_x_nrad
-                m.y_nrad = m.cmd_y_nrad
+            if self.pointing_on:
+                ps.record_state(k, [b.state for b in apt])
+                ps.after()
             if lab_tx:  # TM from this step: housekeeping rows are decoded as the ground would
                 row = _hk_row(lab_tx)
                 packets.extend(lab_tx)
@@ -181,11 +171,13 @@ class LockstepRunner:
             hal.clock.advance(dt_us)
             self.t_us += dt_us
         wall = time.perf_counter() - wall0
+        rec = {key: v[:, :steps] for key, v in ps.rec.items()}
         return RunResult(seed=self.seed, duration_s=steps * dt_us * 1e-6, fine_steps=steps, wall_s=wall,
-                         hk_rows=hk_rows, tm_packets=packets, t_s=np.arange(steps) * dt_us * 1e-6,
-                         error_x_nrad=err_x[:, :steps],
-                         error_y_nrad=err_y[:, :steps], crystal_temp_k=temps[:n_temp], tm_times_s=tm_times,
-                         source_truth=truth.arrays())
+                         hk_rows=hk_rows, tm_packets=packets, t_s=(t_run0 + np.arange(steps) * dt_us) * 1e-6,
+                         error_x_nrad=np.round(rec["err_x"] * 1000).astype(np.int32),
+                         error_y_nrad=np.round(rec["err_y"] * 1000).astype(np.int32),
+                         crystal_temp_k=temps[:n_temp], tm_times_s=tm_times,
+                         source_truth=truth.arrays(), pointing=rec)
 
 
 class SourceTruth:

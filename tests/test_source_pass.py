@@ -1,8 +1,10 @@
 """The photon-source targets, judged from simulator truth over lock-step runs of the flight code.
 
-One micius-2020 run covers a cold start and a whole orbit of sunlight and eclipse
-(6,000 s of virtual time; the fine rate group runs at 100 Hz to keep the wall
-time near half a minute: the source's own loops run at 10 Hz either way).  The
+One run of the micius-2020 source on the bench (``source-bench``: no pointing,
+the ground-test permit allows emission) covers a cold start and a whole orbit of
+sunlight and eclipse (6,000 s of virtual time; the fine rate group runs at 100 Hz
+to keep the wall time near half a minute: the source's own loops run at 10 Hz
+either way).  tests/test_pass_pointing.py runs the micius-2020 pass itself.  The
 figures come from ``qsat pass``'s own summary code, then are recomputed here
 from the truth arrays it wrote, so the summary cannot drift from its data.
 """
@@ -28,7 +30,7 @@ ORBIT_S = 5640.0
 @pytest.fixture(scope="module")
 def orbit_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("m2020")
-    summary = run_pass("micius-2020", 6000.0, 1, out, fine_period_us=10_000)
+    summary = run_pass("source-bench", 6000.0, 1, out, fine_period_us=10_000)
     return summary, out
 
 
@@ -81,11 +83,11 @@ def test_summary_is_recomputed_from_the_truth_it_wrote(orbit_run):
 
 
 def _emitting_runner(seed=2):
-    """A micius-2020 runner brought to EMITTING (fine group at 100 Hz)."""
-    sc = get_scenario("micius-2020")
+    """A source-bench runner brought to EMITTING (fine group at 100 Hz)."""
+    sc = get_scenario("source-bench")
     r = LockstepRunner(seed=seed, fine_period_us=10_000, preset=sc.preset,
-                       phase_match_offset_k=sc.phase_match_offset_k, station_in_view=True)
-    r.run(400.0, uplink=sc.commands())
+                       phase_match_offset_k=sc.phase_match_offset_k, station_in_view=True, pointing=False)
+    r.run(400.0, uplink=sc.plan().commands())
     assert r.app.source_app.modes.mode == EMITTING
     return r
 
@@ -124,10 +126,10 @@ def test_brightness_drop_starts_a_new_scan_that_finds_the_moved_peak():
 
 
 def test_emission_waits_for_permission():
-    sc = get_scenario("micius-2020")
+    sc = get_scenario("source-bench")
     r = LockstepRunner(seed=4, fine_period_us=10_000, preset=sc.preset,
-                       phase_match_offset_k=sc.phase_match_offset_k, station_in_view=False)
-    res = r.run(500.0, uplink=sc.commands())
+                       phase_match_offset_k=sc.phase_match_offset_k, station_in_view=False, pointing=False)
+    res = r.run(500.0, uplink=sc.plan().commands())
     modes = r.app.source_app.modes
     assert modes.mode != EMITTING and r.app.source_app.tuner.state == phase_tune.DONE
     assert res.source_truth["pump_current_ma"][-50:].max() == 0.0  # calibrated, then the pump went off
@@ -159,12 +161,12 @@ def test_out_of_limit_commands_are_refused_naming_the_limit():
 
 
 def test_power_loop_compensates_an_aged_diode():
-    sc = get_scenario("micius-2020")
+    sc = get_scenario("source-bench")
     r = LockstepRunner(seed=6, fine_period_us=10_000, preset=sc.preset,
-                       phase_match_offset_k=sc.phase_match_offset_k, station_in_view=True)
+                       phase_match_offset_k=sc.phase_match_offset_k, station_in_view=True, pointing=False)
     diode = r.source.diode
     diode.operating_hours = 20_000.0  # threshold up by 28 % (sim/pump_laser.py ageing law)
-    res = r.run(400.0, uplink=sc.commands())
+    res = r.run(400.0, uplink=sc.plan().commands())
     assert r.app.source_app.modes.mode == EMITTING
     case_k = r.thermal.ambient_k(r.t_us * 1e-6)
     new_ma = get_preset_current(37.5, case_k)

@@ -2,10 +2,12 @@
 
     qsat pass --scenario micius-2020 --duration 900 --seed 1 --out runs/m2020
 
-writes ``DIR/summary.json`` (scenario, seed, duration, wall time, and the
-"source" section of sim/source_summary.py) and ``DIR/source_truth.npz`` (the
-simulator's arrays those figures come from).  The whole-pass issue adds the
-"pointing" and key sections and the ground-station files to the same run.
+writes ``DIR/summary.json`` (scenario, seed, duration, wall time, the "source"
+section of sim/source_summary.py and, for scenarios over a pass, the "pointing"
+section of sim/pointing_summary.py), ``DIR/source_truth.npz`` and
+``DIR/pointing_truth.npz`` (the simulator's arrays those figures come from) and
+``DIR/pointing_psd.png`` (pointing-error spectra with the canceller off and on).
+The whole-pass issue adds the key sections and the ground-station files.
 """
 
 import argparse
@@ -36,11 +38,11 @@ def add_parser(sub):
     p.set_defaults(func=cmd_pass)
 
 
-def run_pass(scenario_name: str, duration_s: float | None, seed: int, out_dir: Path, progress=None,
-             fine_period_us: int = 1000, on_hk=None) -> dict:
+def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progress=None,
+             fine_period_us: int = 1000, on_hk=None, replays: bool = True, keep=None) -> dict:
     """Run the scenario and write its files; returns the summary.
 
-    ``fine_period_us`` above 1000 runs the fine rate group slower: fine for runs that
+    ``fine_period_us`` above 1000 runs the fine rate group slower: fine for bench runs that
     judge the source alone (its loops run at 10 Hz), much faster in wall time.
     """
     import numpy as np
@@ -49,26 +51,47 @@ def run_pass(scenario_name: str, duration_s: float | None, seed: int, out_dir: P
     from sim.scenarios import get_scenario
     from sim.source_summary import source_section, truth_arrays
 
-    sc = get_scenario(scenario_name)
-    duration = sc.duration_s if duration_s is None else duration_s
+    sc = get_scenario(scenario) if isinstance(scenario, str) else scenario  # a name or a Scenario
+    plan = sc.plan(duration_s)
     out_dir.mkdir(parents=True, exist_ok=True)
-    runner = LockstepRunner(seed=seed, fine_period_us=fine_period_us, preset=sc.preset, phase_match_offset_k=sc.phase_match_offset_k,
-                            station_in_view=sc.station_in_view)
-    res = runner.run(duration, uplink=sc.commands(), progress=progress, on_hk=on_hk)
-    cold_start = min((t for t, name, args in sc.uplink if name == "SRC_MODE" and args.get("mode") == 1), default=0.0)
+    runner = LockstepRunner(seed=seed, fine_period_us=fine_period_us, preset=sc.preset,
+                            phase_match_offset_k=sc.phase_match_offset_k, station_in_view=sc.egse_permit,
+                            geometry=plan.geometry, pointing=sc.pointing)
+    res = runner.run(plan.duration_s, uplink=plan.commands(), progress=progress, on_hk=on_hk)
+    if keep is not None:  # tests look at the run itself: keep=[] gets (runner, result, plan)
+        keep.append((runner, res, plan))
+    cold_start = min((t for t, name, args in plan.uplink if name == "SRC_MODE" and args.get("mode") == 1),
+                     default=0.0)
     summary = {
         "scenario": sc.name,
         "description": sc.description,
         "seed": seed,
+        "start_utc": None if plan.t0_unix is None else _iso(plan.t0_unix),
         "duration_s": res.duration_s,
         "fine_period_us": fine_period_us,
         "wall_s": round(res.wall_s, 2),
         "realtime_factor": round(res.realtime_factor, 1),
         "source": source_section(res, cold_start_s=cold_start),
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     np.savez_compressed(out_dir / "source_truth.npz", **truth_arrays(res))
+    if plan.geometry is not None:
+        from sim import pointing_summary as pts
+
+        dt_s = fine_period_us * 1e-6
+        stations = [st.name for st in plan.geometry.stations]
+        section, spectra = pts.pointing_section(res, runner.pointing.seqs, stations, dt_s, replays=replays)
+        summary["pointing"] = section
+        np.savez_compressed(out_dir / "pointing_truth.npz", **pts.truth_arrays(res, dt_s))
+        if pts.plot_psd(spectra, dt_s, out_dir / "pointing_psd.png", stations):
+            summary["pointing"]["psd_png"] = "pointing_psd.png"
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _iso(t_unix):
+    from sim.orbit import iso_utc
+
+    return iso_utc(t_unix)
 
 
 def _fmt(v):
@@ -81,12 +104,22 @@ def _fmt(v):
 
 def print_summary(summary: dict, out: Path) -> None:
     print(f"ran {summary['duration_s']:g} s virtual in {summary['wall_s']:g} s wall "
-          f"({summary['realtime_factor']:g}x real time)")
+          f"({summary['realtime_factor']:g}x real time)" + (f" from {summary['start_utc']}" if summary.get("start_utc") else ""))
     for key, value in summary["source"].items():
         if key != "mode_timeline":
             print(f"  source.{key:28s} {_fmt(value)}")
     print("  source.mode_timeline            " + ", ".join(f"{t:g} s {m}" for t, m in summary["source"]["mode_timeline"]))
-    print(f"wrote {out / 'summary.json'} and {out / 'source_truth.npz'}")
+    files = ["summary.json", "source_truth.npz"]
+    if "pointing" in summary:
+        for beam in summary["pointing"]["beams"]:
+            b = beam["beam"]
+            for key, value in beam.items():
+                if key != "beam":
+                    print(f"  pointing.beam{b}.{key:24s} {_fmt(value)}")
+        files.append("pointing_truth.npz")
+        if "psd_png" in summary["pointing"]:
+            files.append(summary["pointing"]["psd_png"])
+    print(f"wrote {', '.join(str(out / f) for f in files)}")
 
 
 def cmd_pass(args) -> int:
