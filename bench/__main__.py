@@ -55,6 +55,28 @@ def micropython_figures(script: str = "mp_boot.py", bundle: bool = False) -> dic
     return figs
 
 
+def cpython_beam_step_us(steps: int = 20000) -> float:
+    """One beam's fine-loop step in feed-forward on CPython, wheels turning (as in mp_boot.py)."""
+    from hal.fake import FakeHal
+    from payload.app import PayloadApp
+
+    hal = FakeHal()
+    app = PayloadApp(hal)
+    loop, wheels, tach, s0 = app.beams[0], app.wheels, hal.tachometers, hal.fine_sensor[0]
+    for w, f in zip(tach, (17500, 22000, 27500)):
+        w.freq_mhz = f
+    loop.enabled = True
+    loop.mode = 2
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        for w in tach:
+            w.phase_q16 = (w.phase_q16 + w.freq_mhz * 65 // 1000) & 0xFFFF
+        wheels.step()
+        s0.publish(1200, -800)
+        loop.step()
+    return (time.perf_counter() - t0) / steps * 1e6
+
+
 def cpython_step_cost(steps: int = 20000) -> tuple[float, float]:
     from hal.fake import FakeHal
     from payload.app import PayloadApp
@@ -100,6 +122,9 @@ def main(argv=None) -> int:
           "(both beams, real dispatcher, 5,000 steps)")
     print(f"  payload step (fine + due groups): {float(mp['app_step_us'][0]):>9.1f} us")
     print(f"  bare dispatch of one task:        {float(mp['dispatch_us'][0]):>9.2f} us")
+    print(f"  fine loop, one beam, feed-forward:{float(mp['fine_beam_step_us'][0]):>9.1f} us/step, "
+          f"{float(mp['garbage_per_beam_step_bytes'][0]):.2f} B garbage (wheels turning, canceller learning)")
+    print(f"  canceller table rebuild (25 Hz):  {float(mp['canceller_refresh_us'][0]):>9.1f} us/call")
     link = micropython_figures("mp_link.py")
     print(f"Link layer on board (MicroPython; {link['tc_frame_len'][0]}-octet TC frames, "
           f"{link['cltu_len'][0]}-octet CLTUs)")
@@ -118,6 +143,7 @@ def main(argv=None) -> int:
     print(f"CPython {sys.version.split()[0]}")
     print(f"  payload step (fine + due groups): {app_us:>9.1f} us")
     print(f"  bare dispatch of one task:        {disp_us:>9.2f} us")
+    print(f"  fine loop, one beam, feed-forward:{cpython_beam_step_us():>9.1f} us/step")
     from sim.lockstep import LockstepRunner
 
     res = LockstepRunner(seed=1).run(args.duration)

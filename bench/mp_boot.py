@@ -93,3 +93,45 @@ while i < STEPS:
     i += 1
 t1 = time.ticks_us()
 bench("dispatch_us", time.ticks_diff(t1, t0) / STEPS, "us/run")
+
+# one beam's fine-loop step in feed-forward (disturbance observer + canceller), wheels turning
+loop = app.beams[0]
+canc = app.cancellers[0]
+wheels = app.wheels
+tach = hal_.tachometers
+tach[0].freq_mhz = 17500
+tach[1].freq_mhz = 22000
+tach[2].freq_mhz = 27500
+loop.enabled = True
+loop.mode = 2
+
+
+def beam_step():
+    for w in tach:
+        w.phase_q16 = (w.phase_q16 + w.freq_mhz * 65 // 1000) & 0xFFFF
+    wheels.step()
+    s0.publish(1200, -800)
+    loop.step()
+
+
+g = garbage(beam_step, 2000)
+bench("garbage_per_beam_step_bytes", g / 2000, "B/step")
+gc.collect()
+i = 0
+t0 = time.ticks_us()
+while i < STEPS:
+    beam_step()
+    i += 1
+t1 = time.ticks_us()
+bench("fine_beam_step_us", time.ticks_diff(t1, t0) / STEPS, "us/step")
+canc._dirty = True
+canc._dirty_round = True
+gc.collect()
+i = 0
+t0 = time.ticks_us()
+while i < 60:
+    canc._dirty_round = True
+    canc.refresh()
+    i += 1
+t1 = time.ticks_us()
+bench("canceller_refresh_us", time.ticks_diff(t1, t0) / 60, "us/call")

@@ -102,11 +102,11 @@ class Ephemeris:
         w = self._wire
         crc = 0xFFFF
         for i in range(t.n):
-            a = t.a[i] & 0xFFFFFFFF
-            c = t.c[i] & 0xFFFFFFFF
-            for k, v in ((0, a >> 24), (1, a >> 16), (2, a >> 8), (3, a), (4, c >> 24), (5, c >> 16),
-                         (6, c >> 8), (7, c)):
-                w[k] = v & 0xFF
+            a = t.a[i]  # signed: an arithmetic shift and a byte mask give two's complement octets
+            c = t.c[i]
+            for k in range(4):
+                w[k] = (a >> (24 - 8 * k)) & 0xFF
+                w[4 + k] = (c >> (24 - 8 * k)) & 0xFF
             for k, v in ((8, t.px[i]), (10, t.py[i]), (12, t.el[i])):
                 w[k] = (v >> 8) & 0xFF
                 w[k + 1] = v & 0xFF

@@ -25,6 +25,7 @@ from sim.presets import get_preset
 from sim.source_plant import SourcePlant
 from sim.thermal import CrystalThermalPlant
 from sim.pointing_sim import PointingSim
+from sim.smallint import SmallIntCheck
 
 THERMAL_PLANT_STEP_US = 10_000  # thermal plant integrated at 100 Hz
 SOURCE_PLANT_STEP_US = 100_000  # source optics and counters at the flight's 10 Hz source cycle
@@ -72,7 +73,7 @@ class LockstepRunner:
     def __init__(self, seed: int = 1, fine_period_us: int = 1000, start_us: int = 0, links: dict | None = None,
                  lab_enabled: bool = True, preset: str | None = "micius", phase_match_offset_k: float = 0.0,
                  station_in_view: bool = False, geometry=None, attitude_bias_urad=(0.0, 0.0),
-                 pointing: bool = True):
+                 pointing: bool = True, small_int_every: int = 0):
         if fine_period_us <= 0 or 1_000_000 % fine_period_us:
             raise ValueError(f"fine period {fine_period_us} us must divide one second")
         self.seed = seed
@@ -90,6 +91,8 @@ class LockstepRunner:
         self.pointing = PointingSim(self.hal, seq_pointing, fine_period_us * 1e-6, geometry=geometry,
                                     attitude_bias_urad=attitude_bias_urad)
         self.pointing_on = pointing  # False: no beacon, no vibration stepping (bench runs of the source)
+        self.small_int_every = small_int_every  # > 0: trace one flight step in this many (sim/smallint.py)
+        self.small_ints = SmallIntCheck() if small_int_every else None
         self.t_us = 0  # virtual time since boot, unwrapped (the HAL clock wraps)
 
     def run(self, duration_s: float, on_hk=None, progress=None, realtime: bool = False,
@@ -145,7 +148,10 @@ class LockstepRunner:
                 ps.before(k, j, self.t_us * 1e-6)
             while pending and pending[0][0] * 1e6 <= k * dt_us:
                 lab_rx.append(bytes(pending.pop(0)[1]))
-            app.step()
+            if self.small_ints is not None and k % self.small_int_every == 0:
+                self.small_ints.call(app.step)
+            else:
+                app.step()
             if self.pointing_on:
                 ps.record_state(k, [b.state for b in apt])
                 ps.after()
