@@ -25,8 +25,10 @@ Untracked tone (adaptive notch that finds its own frequency):
     SEARCH records 512 samples of the residual (after the wheels' estimate)
     and, four bins per ``refresh()``, computes its DFT over ``search_lo..search_hi``
     Hz in integers; the strongest bin, if it stands ``TONE_SNR`` times above the
-    band's mean (else it looks again), refined by a parabola through its
-    neighbours, starts the oscillator (a few seconds after the first frame).  LOCK
+    band's mean and the next record finds it again (else it looks again),
+    refined by a parabola through its neighbours, starts the oscillator (about
+    3 s after the first frame; the wheels' estimate has 1.5 s to settle first,
+    or their residue would pass for a tone).  LOCK
     trims ``f_hat`` by the rotation rate of the weight vector (a frequency
     error turns the weights at the difference frequency); a lock whose weights
     stay below 0.2 urad for about 5 s returns to SEARCH.  The search records only
@@ -65,7 +67,7 @@ TONE_KEEP_Q4 = const(3200)  # |a| + |b| of the tone's weights below 0.2 urad (Q4
 TONE_FAINT_ROUNDS = const(20)  # ... for 20 trims (about 5 s): unlock and search again  # a tone's DFT magnitude must exceed this many times the band's mean
 BUF_N = const(512)  # residual samples the tone search transforms (about 2 Hz bins at 1 kHz)
 BINS_PER_CALL = const(4)  # DFT bins per refresh(): the 26 of 30-80 Hz in 0.26 s at 25 Hz
-SEARCH_AFTER = const(500)  # frames before the search records: the wheels' estimate settles first
+SEARCH_AFTER = const(1500)  # frames before the search records: the wheels' estimate settles first
 
 # sine table, Q12, SIN_N entries over one revolution (built once at import)
 SIN_Q12 = array("h", [int(round(4096 * math.sin(2 * math.pi * i / SIN_N))) for i in range(SIN_N)])
@@ -115,6 +117,7 @@ class VibrationCanceller:
         self._slot = 0  # LMS rotation: wheel 0, 1, 2, then the tone
         self._low_x = 0  # slow part of d, Q4 nrad (the high-pass's low-pass)
         self._low_y = 0
+        self._gap = 1000  # steps since the last frame (capped)
         self._dirty = False  # weights changed since the refresh round began
         self._dirty_round = False  # ... during the previous round (rebuild this round's tables)
         self._refresh_slot = 0
@@ -134,7 +137,8 @@ class VibrationCanceller:
         self._ta = array("i", [0, 0])  # Q4 weights x, y (cos)
         self._tb = array("i", [0, 0])  # (sin)
         self._prev = [0.0, 0.0]  # weight-vector angle per axis at the last frequency trim
-        self.searches = 0  # tone searches that found nothing standing out
+        self.searches = 0  # tone records that did not (yet) give a confirmed line
+        self._cand = -1  # the line the last record found (bin index), confirmed by the next
         self._faint = 0  # consecutive trims with the tone's weights below TONE_KEEP
         self.wheels_on = True
         self.tone_on = True
@@ -167,6 +171,7 @@ class VibrationCanceller:
         self.tone_f_q24 = 0
         self._buf_n = 0
         self._bin = 0
+        self._cand = -1
         self.mu_shift = MU_SHIFT
         self._rounds = 0
 
@@ -186,6 +191,8 @@ class VibrationCanceller:
         """A step without a frame: the tone search's record must be contiguous, start it again."""
         if self.tone_state == SEARCH and self._buf_n < BUF_N:
             self._buf_n = 0
+        if self._gap < 1000:
+            self._gap += 1
 
     def _predict(self):
         """Advance the tone's oscillator; estimate at the frame's exposure and at actuation."""
@@ -249,6 +256,10 @@ class VibrationCanceller:
         # the slow part of d (the gimbal's tracking error: tens of urad below 0.3 Hz) is no business
         # of the canceller's and would kick the weights at every update: a 0.3 Hz high-pass
         # (1/512 per step; 1 deg of phase at the lowest wheel tone) takes it out of the residual
+        if self._gap > 50:  # the first frame, or the first after a loss: start the high-pass bumpless
+            self._low_x = dx_nrad << 4
+            self._low_y = dy_nrad << 4
+        self._gap = 0
         lx = self._low_x + ((dx_nrad << 4) - self._low_x >> HP_SHIFT)
         ly = self._low_y + ((dy_nrad << 4) - self._low_y >> HP_SHIFT)
         self._low_x = lx
@@ -356,21 +367,19 @@ class VibrationCanceller:
                     self._bin += 1
                 return
             mags = self._mags
-            # the wheels' harmonics belong to the tachometer canceller: blank the bins beside them
-            fr = self.wheels.freq_mhz
-            for w in range(N_WHEELS):
-                for h in range(1, N_HARM + 1):
-                    kb = (h * fr[w] * BUF_N + 500 * self.fs_hz) // (1000 * self.fs_hz) - self._bin_lo
-                    for j in range(kb - 1, kb + 2):
-                        if 0 <= j < len(mags):
-                            mags[j] = 0
             best = 0
             total = 0
             for i in range(len(mags)):
                 total += mags[i] >> 4
                 if mags[i] > mags[best]:
                     best = i
-            if mags[best] < TONE_MIN_MAG or (mags[best] >> 4) * len(mags) < TONE_SNR * total:  # nothing stands out
+            cand = self._cand
+            self._cand = best
+            if (mags[best] < TONE_MIN_MAG or (mags[best] >> 4) * len(mags) < TONE_SNR * total
+                    or cand < 0 or cand - best > 1 or best - cand > 1):
+                # nothing stands out, or not the same line as the last record: record again
+                if mags[best] < TONE_MIN_MAG or (mags[best] >> 4) * len(mags) < TONE_SNR * total:
+                    self._cand = -1
                 self._buf_n = 0
                 self._bin = 0
                 self.searches += 1

@@ -243,8 +243,11 @@ class GimbalPlant:
     def rate_el_urad_s(self) -> np.ndarray:
         return self.rate[:, 1].copy()
 
-    def step(self, dt_s: float, rate_cmd_az, rate_cmd_el) -> tuple[np.ndarray, np.ndarray]:
-        """Hold the rate commands (urad/s, per beam or scalar) for ``dt_s``; return the true (az, el) in urad."""
+    def step(self, dt_s: float, rate_cmd_az, rate_cmd_el, trace=None) -> tuple[np.ndarray, np.ndarray]:
+        """Hold the rate commands (urad/s, per beam or scalar) for ``dt_s``; return the true (az, el) in urad.
+
+        ``trace``: a list that receives the angle array (beams x 2) at the end of every substep, for a
+        caller that needs the motion inside ``dt_s`` (the lock-step runner's 1 ms line of sight)."""
         if dt_s <= 0:
             raise ValueError("dt_s must be > 0")
         cmd = np.stack([_per_beam(rate_cmd_az, self.beams), _per_beam(rate_cmd_el, self.beams)], axis=1)
@@ -268,6 +271,8 @@ class GimbalPlant:
             self.at_stop = hi | lo
             self.angle = ang
             self.rate = new
+            if trace is not None:
+                trace.append(ang.copy())
         return self.az_urad, self.el_urad
 
     def read_encoder(self) -> tuple[np.ndarray, np.ndarray]:

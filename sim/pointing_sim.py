@@ -94,7 +94,8 @@ class PointingSim:
         self._mirrors = [MirrorAxes(self.fsm) for _ in range(self.beams)]
         self._gimbal_every = max(1, int(round(0.01 / dt_s)))
         self._tick = 0
-        self._g_rate = [(0.0, 0.0)] * self.beams  # gimbal motion per tick since the last plant step
+        self._g_path = None  # the gimbal's angles at each tick of the present 10 ms window
+        self._enc = None
 
     def begin(self, steps: int):
         """Arrays for a run of ``steps`` ticks (truth error, disturbance, point-ahead, state)."""
@@ -167,24 +168,24 @@ class PointingSim:
             pos[1][b] = y
             m.x_nrad = int(x)
             m.y_nrad = int(y)
-        # the gimbal: its rate loop at 100 Hz (the flight commands it at that rate), the angle
-        # carried on between on the plant's rate so the line of sight moves smoothly
+        # the gimbal: the flight commands its rate at 100 Hz, so the plant runs 10 ms ahead at each
+        # command and the line of sight follows its 1 ms substeps tick by tick (smooth, as a gimbal is)
         g = hal.gimbal
+        if self._tick == 0:
+            trace = []
+            self.gimbal.step(self._gimbal_every * self.dt_s, [gg.rate_az_urad_s for gg in g],
+                             [gg.rate_el_urad_s for gg in g], trace=trace)
+            per = max(1, len(trace) // self._gimbal_every)
+            self._g_path = [trace[min(len(trace) - 1, (i + 1) * per - 1)].tolist() for i in range(self._gimbal_every)]
+            ea, ec = self.gimbal.read_encoder()
+            self._enc = (ea.tolist(), ec.tolist())
+        ang = self._g_path[self._tick]
+        for b, gg in enumerate(g):
+            self._ga[b] = ang[b][0]
+            self._gc[b] = ang[b][1]
         self._tick += 1
         if self._tick >= self._gimbal_every:
             self._tick = 0
-            a, c = self.gimbal.step(self._gimbal_every * self.dt_s, [gg.rate_az_urad_s for gg in g],
-                                    [gg.rate_el_urad_s for gg in g])
-            ea, ec = self.gimbal.read_encoder()
-            ra, rc = self.gimbal.rate_az_urad_s, self.gimbal.rate_el_urad_s
-            for b, gg in enumerate(g):
-                self._ga[b] = float(a[b])
-                self._gc[b] = float(c[b])
-                self._g_rate[b] = (float(ra[b]) * self.dt_s, float(rc[b]) * self.dt_s)
-                gg.az_urad = int(ea[b])
-                gg.el_urad = int(ec[b])
-        else:
-            for b in range(self.beams):
-                da, dc = self._g_rate[b]
-                self._ga[b] += da
-                self._gc[b] += dc
+            for b, gg in enumerate(g):  # the encoders read the end of the window, as the next command sees it
+                gg.az_urad = int(self._enc[0][b])
+                gg.el_urad = int(self._enc[1][b])
