@@ -62,7 +62,7 @@ def _clamp(v, lim):
 
 
 class FinePointingLoop:
-    def __init__(self, sensor, mirror, canceller=None, alpha_q12=1434, ki_q8=8, lead_q8=512,
+    def __init__(self, sensor, mirror, canceller=None, alpha_q12=1434, ki_q8=8, lead_q8=384,
                  coast_steps=20):
         self._sensor = sensor
         self._mirror = mirror
