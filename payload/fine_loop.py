@@ -137,11 +137,6 @@ class FinePointingLoop:
         self.u_y_nrad = y_nrad
         self._mirror.set_nrad(x_nrad, y_nrad)
 
-    def start_from(self, x_nrad, y_nrad):
-        """Seed the tracker with a disturbance estimate (the first frame after acquisition)."""
-        self._xh[0] = x_nrad << 4
-        self._xh[1] = y_nrad << 4
-
     def step(self):
         pos = self._pos
         prev = self._pos_prev

@@ -108,7 +108,6 @@ class LockstepRunner:
             raise ValueError("duration must be > 0 s")
         hal, app, dt_us = self.hal, self.app, self.dt_us
         steps = int(round(duration_s * 1e6 / dt_us))
-        beams = len(app.beams)
         temps = np.zeros(steps * dt_us // THERMAL_PLANT_STEP_US + 1)
         thermistor = hal.analog_in["crystal_thermistor"]
         tec = hal.analog_out["crystal_tec"]

@@ -13,10 +13,12 @@ an offset ``da`` of the ``a`` axis moves the line of sight by ``da cos c`` along
 ``PassGeometry`` samples, every ``dt_s`` (0.1 s) over the run, per beam: the
 gimbal angles of the station (urad), the point-ahead angle on the sensor axes
 (urad; sim/orbit.py: ``2 v_perp / c``), the station's elevation (deg) and the
-range (km); ``at(t_s)`` interpolates linearly (the angles change by at most
-0.2 mrad in 0.1 s; the interpolation error is below 1 nrad... of the slowly
-turning line of sight, far below the fine loop's noise).  ``ephemeris_points``
-gives what the ground uploads (payload/ephemeris.py).
+range (km); ``at(t_s)`` interpolates linearly.  The interpolated path is the
+simulator's truth for both the sensors and the error, so it stays consistent;
+it departs from the true orbit by at most ``accel dt^2 / 8``, about 1 urad for
+the ~1 mrad/s^2 of a 500 km pass's culmination: a smoothing of the target's
+path, not an error the loops see.  ``ephemeris_points`` gives what the ground
+uploads (payload/ephemeris.py).
 """
 
 import math

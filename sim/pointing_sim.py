@@ -73,11 +73,6 @@ class PointingSim:
         self.vib = MicroVibration(rng_vib, dt_s, beams=self.beams)
         self.block = self.vib.block
         self.fsm = SteeringMirrorPlant(beams=self.beams, dt_s=dt_s)
-        a0 = [0.0] * self.beams
-        c0 = [0.0] * self.beams
-        if geometry is not None:
-            for b in range(self.beams):
-                a0[b], c0[b] = geometry.at(b, 0.0)[:2]
         self.gimbal = GimbalPlant(beams=self.beams, rng=rng_gimbal, az_limits_urad=(-XY_LIMIT_URAD, XY_LIMIT_URAD),
                                   el_limits_urad=(-XY_LIMIT_URAD, XY_LIMIT_URAD), az0_urad=0.0, el0_urad=0.0)
         # a runner slower than the fine sensor (bench runs of the source alone) gets a frame a tick
@@ -89,7 +84,6 @@ class PointingSim:
         self._pos = np.zeros((2, self.beams))  # mirror x, y per beam (nrad)
         self._ga = [0.0] * self.beams  # gimbal true angles (urad), this tick
         self._gc = [0.0] * self.beams
-        self._static = [(a0[b], c0[b]) for b in range(self.beams)]
         self.rec = None
         self._mirrors = [MirrorAxes(self.fsm) for _ in range(self.beams)]
         self._gimbal_every = max(1, int(round(0.01 / dt_s)))

@@ -101,10 +101,6 @@ def replay(res, seqs, beam: int, mode: int, dt_s: float):
     return out_x, out_y, fine[k0:k1]
 
 
-def _events_by_beam(events, name):
-    return [(t, e) for t, e in events if e.name == name]
-
-
 def pointing_section(res, seqs, stations, dt_s: float, replays: bool = True):
     """The summary's "pointing" section, and the arrays for the PSD plot."""
     rec = res.pointing

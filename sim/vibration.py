@@ -375,21 +375,3 @@ class MicroVibration:
             }
         return out
 
-
-class LineOfSightDisturbance:
-    """Compatibility wrapper for sim/lockstep.py: one beam, rounded to int64 nrad.
-
-    ``next_block()`` returns ``(x_nrad, y_nrad)`` int64 arrays of ``block``
-    samples.  Each instance has its own wheels (a ``MicroVibration`` with one
-    beam); to give both beams the same wheels, and to feed the tachometers, use
-    one ``MicroVibration(rng, dt_s, beams=2)`` instead.
-    """
-
-    def __init__(self, rng: np.random.Generator, dt_s: float, block: int = 10000, profile=None):
-        self.source = MicroVibration(rng, dt_s, beams=1, block=block, profile=profile)
-        self.block = block
-        self.dt = dt_s
-
-    def next_block(self) -> tuple[np.ndarray, np.ndarray]:
-        d = self.source.next_block()
-        return np.round(d["x_nrad"][0]).astype(np.int64), np.round(d["y_nrad"][0]).astype(np.int64)

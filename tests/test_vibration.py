@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.vibration import (DEFAULT_PROFILE, PHASE_Q16, LineOfSightDisturbance, MicroVibration, VibrationProfile,
+from sim.vibration import (DEFAULT_PROFILE, PHASE_Q16, MicroVibration, VibrationProfile,
                            expm)
 
 DT = 1e-3
@@ -237,11 +237,3 @@ def test_block_shapes_and_types():
     assert "components" not in d
 
 
-def test_line_of_sight_disturbance_compatible():
-    rng = np.random.default_rng(4)
-    vib = [LineOfSightDisturbance(rng, DT) for _ in range(2)]
-    assert vib[0].block == 10000
-    x, y = vib[0].next_block()
-    assert x.dtype == np.int64 and y.dtype == np.int64 and x.shape == y.shape == (10000,)
-    rms = np.sqrt(np.mean(np.concatenate([x, y]).astype(float) ** 2)) / 1000.0
-    assert 7.0 < rms < 11.5  # ~9.2 urad per axis over 10 s
