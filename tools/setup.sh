@@ -55,4 +55,5 @@ if [ "$want" != "$have" ] || [ ! -f node_modules/@micropython/micropython-webass
 else
   say "MicroPython WebAssembly port up to date"
 fi
+.venv/bin/python -c 'import ground_segment.coincidence as c; c.build()' || die "could not build the coincidence kernel (needs a C compiler: apt-get install gcc)"
 say "ready: $(.venv/bin/python --version), node $(node --version), MicroPython $(node -p 'require("./node_modules/@micropython/micropython-webassembly-pyscript/package.json").version')"
