@@ -32,6 +32,9 @@ from bus.compat import const
 SPACECRAFT_ID = const(0x1A5)  # 10-bit TC/TM SCID (not assigned by SANA: emulation only)
 TM_FRAME_LEN = const(1115)  # octets, fixed, including header, OCF and FECF
 TC_FRAME_MAX_LEN = const(512)  # octets; the board's TC buffer
+TC_PACKET_MAX_LEN = const(504)  # octets: one packet per frame, less header 5, segment header 1, FECF 2
+SCHEDULE_MAX_ACTIVITIES = const(16)  # service 11: time-tagged commands the payload holds at once
+SCHEDULE_SLOT_LEN = const(256)  # service 11: largest time-tagged TC packet (octets)
 TC_VCID = const(0)  # the one TC virtual channel (COP-1 on it)
 VC_REALTIME = const(0)  # TM: real-time housekeeping, events, verification, reports
 VC_PLAYBACK = const(1)  # TM: stored playback (packet store)
@@ -98,6 +101,7 @@ FAIL_EPHEM_RATE = const(0x011D)
 FAIL_EPHEM_ELEVATION = const(0x011E)
 FAIL_EPHEM_SIZE = const(0x011F)
 FAIL_EPHEM_STALE = const(0x0120)
+FAIL_SYNC_NO_BEAM = const(0x0121)
 FAIL_INTERNAL = const(0x01FF)
 CRYSTAL_SET_POINT_LIMITS_MK = (288150, 333150)  # settable crystal set points; scans stay inside
 FAILURES = (
@@ -134,6 +138,7 @@ FAILURES = (
     (FAIL_EPHEM_ELEVATION, "EPHEMERIS_ELEVATION", "an elevation outside -90..90 deg"),
     (FAIL_EPHEM_SIZE, "EPHEMERIS_SIZE", "step outside 100..10000 ms, points outside 2..256, or bad epoch"),
     (FAIL_EPHEM_STALE, "EPHEMERIS_STALE", "the ephemeris does not cover the present on-board time"),
+    (FAIL_SYNC_NO_BEAM, "SYNC_NO_BEAM", "no beam is started (APT_START first): the sync laser would have no station to aim at"),
     (FAIL_INTERNAL, "INTERNAL_ERROR", "the command's handler failed on board (a flight software fault)"),
 )
 
@@ -282,6 +287,10 @@ PARAMETERS = (
      "station elevation below which nothing emits (beam 0; beam 1 follows at its start)"),
     (0x0326, "emit_beams", "u8", "", "pointing.emit_beams", None, None, (1, 2),
      "beams that must be in fine track on a station above the mask before the source may emit"),
+    (0x0327, "sync_laser_on", "u8", "", "pointing.sync_on", _ONOFF, None, None,
+     "synchronisation laser shining: commanded on and a beam tracking a station above the mask"),
+    (0x0328, "sync_laser_armed", "u8", "", "pointing.sync_armed", _ONOFF, None, None,
+     "synchronisation laser commanded on (SYNC_LASER); cancelled when every beam is idle"),
     # fdir (0x0400..)
     (0x0401, "fdir_cmd_accepted", "u16", "", "fdir.cmd_accepted", None, None, None, "commands accepted by FDIR"),
     (0x0402, "fdir_cmd_rejected", "u16", "", "fdir.cmd_rejected", None, None, None, "commands rejected by FDIR"),
@@ -307,7 +316,7 @@ HOUSEKEEPING = (
         "beam1_max_err_nrad", "beam1_frames", "apt0_state", "apt1_state", "beam0_losses", "beam1_losses",
         "beam0_acq_ms", "beam1_acq_ms", "ephem0_valid", "ephem1_valid", "vib0_mode", "vib1_mode", "tone0_mhz",
         "tone1_mhz", "gimbal0_rate_a", "gimbal0_rate_c", "gimbal1_rate_a", "gimbal1_rate_c", "beacon_on",
-        "emission_permitted", "beam0_missed", "beam1_missed")),
+        "emission_permitted", "beam0_missed", "beam1_missed", "sync_laser_on", "sync_laser_armed")),
     (4, APID_FDIR, "HK_FDIR", 10, ("fdir_cmd_accepted", "fdir_cmd_rejected")),
 )
 
@@ -362,6 +371,9 @@ COMMANDS = (
     ("APT_STOP", APID_POINTING, 8, 1, 7, (_BEAM,), False, "stop a beam: gimbal still, fine loop open, lasers off"),
     ("APT_VIB_MODE", APID_POINTING, 8, 1, 8, (_BEAM, ("mode", "u8", 0, 2, "")), False,
      "fine loop mode: 0 open (mirror held), 1 feedback only, 2 feedback plus vibration feed-forward"),
+    ("SYNC_LASER", APID_POINTING, 8, 1, 9, (("on", "u8", 0, 1, ""),), True,
+     "synchronisation laser on or off; it shines only while a beam tracks a station above the mask; "
+     "cancelled when every beam is idle, so each pass needs its own (hazardous: a laser)"),
     ("FDIR_NOOP", APID_FDIR, 8, 1, 0, (), False, "no operation"),
     ("FDIR_RESET_COUNTERS", APID_FDIR, 8, 1, 1, (), False, "reset the FDIR counters"),
     ("FDIR_PING", APID_FDIR, 17, 1, None, (), False, "are-you-alive"),
@@ -433,6 +445,8 @@ EVENTS = (
     (0x0305, "EV_APT_VIB_MODE", 1, APID_POINTING, (("beam", "u8"), ("mode", "u8")), "fine loop mode changed"),
     (0x0306, "EV_APT_TONE", 1, APID_POINTING, (("beam", "u8"), ("tone_mhz", "u32")),
      "adaptive notch locked on an untracked tone"),
+    (0x0307, "EV_APT_SYNC_LASER", 1, APID_POINTING, (("on", "u8"), ("armed", "u8"), ("reason", "u8")),
+     "sync laser changed: reason 0 telecommand, 1 tracking gained or lost, 2 every beam idle (command cancelled)"),
     (0x04F0, "EV_FDIR_NOOP", 1, APID_FDIR, (), "FDIR no-op"),
     (0x04F1, "EV_FDIR_RESET", 1, APID_FDIR, (), "FDIR counters reset"),
     (0x04F2, "EV_FDIR_LENGTH", 2, APID_FDIR, (("expected", "u16"), ("actual", "u16")), "FDIR command of wrong length"),

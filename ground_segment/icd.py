@@ -49,6 +49,7 @@ def generate() -> str:
     w(f"| spacecraft ID (TC and TM, 10 bits) | {_hex(mdb.SPACECRAFT_ID)} (emulation only, not SANA-assigned) |")
     w(f"| TM transfer frame length (CCSDS 132.0-B) | {mdb.TM_FRAME_LEN} octets, fixed: 6 header + data + 4 OCF (CLCW) + 2 FECF |")
     w(f"| TC transfer frame maximum length (CCSDS 232.0-B) | {mdb.TC_FRAME_MAX_LEN} octets, with segment header and FECF |")
+    w(f"| TC packet maximum length | {mdb.TC_PACKET_MAX_LEN} octets (one unsegmented packet per frame) |")
     w(f"| TC virtual channel | {mdb.TC_VCID}, COP-1 (FARM-1 window {mdb.FARM_WINDOW}) |")
     w(f"| TM virtual channel {mdb.VC_REALTIME} | real time: housekeeping, events, verification, reports |")
     w(f"| TM virtual channel {mdb.VC_PLAYBACK} | stored playback (packet store) |")
@@ -125,7 +126,10 @@ def generate() -> str:
     w("Variable layouts:")
     w("")
     w("- TC[11,4] SCHED_INSERT: N (u8), then N times: release time (CDS short, 7 octets with P-field) and a")
-    w("  complete TC packet (its own primary header gives its length).")
+    w("  complete TC packet (its own primary header gives its length, at most "
+      f"{mdb.SCHEDULE_SLOT_LEN} octets). The payload holds")
+    w(f"  {mdb.SCHEDULE_MAX_ACTIVITIES} activities at once; an insert is refused whole (SCHEDULE_FULL) if they "
+      "would not all fit.")
     w("- TM[11,10] schedule detail report: N (u8), then N times: release time (7 octets) and the TC packet.")
     w("- TM[20,2] parameter report: N (u8) = 1, parameter ID (u16), value in the parameter's own type.")
     w("- TM[17,2] are-you-alive report: no data.")

@@ -211,9 +211,13 @@ ANALOG_OUTPUTS = (
 DIGITAL_OUTPUTS = (
     "pump_enable",  # pump laser current switch (interlocked in flight code)
     "beacon_enable",  # downlink beacon laser
-    "sync_enable",  # synchronisation pulse train
+    "sync_enable",  # synchronisation laser: gates its pulse train (SYNC_PERIOD_US)
     "basis_select",  # LC rotators of both arms: low = H/V, high = D/A analysis basis
 )
+# The synchronisation laser's pulse generator is hardware: a fixed train of one pulse
+# every SYNC_PERIOD_US (10 kHz), running while ``sync_enable`` is high.  The ground
+# stations' time taggers lock their clocks to it; the emulator reads this period.
+SYNC_PERIOD_US = const(100)
 DIGITAL_INPUTS = ("station_in_view",)  # stands for pointing's report until it exists
 # Both analyser arms measure in the basis ``basis_select`` sets; in each arm
 # detector 0 sees H (H/V basis) or D (D/A basis), detector 1 sees V or A.

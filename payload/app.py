@@ -80,13 +80,14 @@ class PayloadApp:
         services.verification = Verification(tm, apids, mdb.APID_MANAGER)
         services.events = EventService(tm)
         self.pointing_app = PointingApp(services, self.beams, self.apt, self.cancellers, hal.digital_out["beacon_enable"],
-                                        hal.digital_in["station_in_view"])
+                                        hal.digital_in["station_in_view"], hal.digital_out["sync_enable"])
         self.coarse.tasks.append(self.pointing_app.step)
         self.source_app = SourceApp(services, self.crystal, self.pump, hal, self.pointing_app)
         self.thermal.tasks.append(self.source_app.step)
         self.fdir_app = FdirApp(services)
         reader = TcPacketReader()
         self.schedule = Schedule(tm, services.time.now, self._release_scheduled)
+        self._ev_sched = mdb.event("EV_SCHED_EXECUTED")[0]
         objects = {
             "fine": self.fine, "coarse": self.coarse, "thermal": self.thermal,
             "schedule": self.schedule, "events": services.events, "time": services.time,
@@ -115,6 +116,10 @@ class PayloadApp:
         self.hk_group.tasks.append(self.pointing_app.end_of_second)
 
     def _release_scheduled(self, buf, n):
+        """A time-tagged command is due: EV_SCHED_EXECUTED with its request ID, then the same
+        acceptance path as a command from the ground (its verification reports follow)."""
+        self.services.events.raise_args(self._ev_sched, ((buf[0] & 0x07) << 8) | buf[1],
+                                        ((buf[2] & 0x3F) << 8) | buf[3])
         self.router.accept(buf, n, 0)
 
     def start(self):

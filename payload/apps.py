@@ -223,33 +223,46 @@ _EPHEM_REFUSALS = {
 }
 
 
+# why the sync laser changed (EV_APT_SYNC_LASER reason)
+SYNC_BY_COMMAND = 0
+SYNC_BY_TRACKING = 1  # a beam started or stopped tracking a station above the mask
+SYNC_NO_BEAM = 2  # every beam idle: the command is cancelled
+
+
 class PointingApp(PusApp):
     """Acquisition, pointing and tracking (APID 0x030): two beams, their ephemerides, the
-    vibration cancellers, the beacon laser and the emission permission.
+    vibration cancellers, the beacon and sync lasers and the emission permission.
 
     ``step()`` runs in the 100 Hz coarse group: each beam's state machine
     (payload/apt_beam.py), one canceller table refresh per beam, then the
     eye-safety outputs.  The beacon laser shines only while a beam tracks
-    (COARSE or FINE) a station above the elevation mask; quantum emission is
-    permitted only while ``emit_beams`` beams (both, by default: a pair needs
-    both stations) are in FINE on stations above the mask
-    (``emission_permitted``, the source's permission).  See docs/pointing.md.
+    (COARSE or FINE) a station above the elevation mask; the sync laser, once
+    commanded on (SYNC_LASER), under the same condition, and the command is
+    cancelled when every beam is idle (APT_STOP, end of the ephemeris), so it
+    never carries over to the next pass; quantum emission is permitted only
+    while ``emit_beams`` beams (both, by default: a pair needs both stations)
+    are in FINE on stations above the mask (``emission_permitted``, the
+    source's permission).  See docs/pointing.md.
     """
 
-    def __init__(self, services, beams, apt, cancellers, beacon_out, egse_permit):
+    def __init__(self, services, beams, apt, cancellers, beacon_out, egse_permit, sync_out):
         self.beams = beams  # FinePointingLoop per beam
         self.apt = apt  # BeamPointing per beam
         self.cancellers = cancellers
         self._beacon = beacon_out  # HAL DigitalOut beacon_enable
         self._egse = egse_permit  # HAL DigitalIn: ground-test permit (strapped off in flight)
+        self._sync = sync_out  # HAL DigitalOut sync_enable: gates the sync pulse train (hal.interface.SYNC_PERIOD_US)
         self.emission_permitted = False
         self.emit_beams = len(beams)  # beams that must be in fine track on a station above the mask
-        self.beacon_on = False
+        self.beacon_on = False  # a beam tracks (COARSE or FINE) a station above the mask
+        self.sync_armed = False  # SYNC_LASER on received and not cancelled since
+        self.sync_on = False  # the sync laser's gate: armed and beacon_on
         self._ev_state = mdb.event("EV_APT_STATE")[0]
         self._ev_lost = mdb.event("EV_APT_LOCK_LOST")[0]
         self._ev_ephem = mdb.event("EV_APT_EPHEM")[0]
         self._ev_vib = mdb.event("EV_APT_VIB_MODE")[0]
         self._ev_tone = mdb.event("EV_APT_TONE")[0]
+        self._ev_sync = mdb.event("EV_APT_SYNC_LASER")[0]
         self._tone_locked = [False] * len(beams)
         self._ticks = 0
         for b in apt:
@@ -270,7 +283,9 @@ class PointingApp(PusApp):
         active = 0
         fine = 0
         beacon = False
-        for i, b in enumerate(self.apt):
+        apt = self.apt
+        for i in range(len(apt)):
+            b = apt[i]
             b.step()
             if b.state != apt_beam.IDLE:
                 active += 1
@@ -289,6 +304,20 @@ class PointingApp(PusApp):
         if beacon != self.beacon_on:
             self.beacon_on = beacon
             self._beacon.set(beacon)
+        if self.sync_armed and not active:
+            self.sync_armed = False
+            self._sync_update(SYNC_NO_BEAM, True)
+        elif self.sync_on != (self.sync_armed and beacon):
+            self._sync_update(SYNC_BY_TRACKING, False)
+
+    def _sync_update(self, reason, armed_changed):
+        """Drive the sync gate from ``sync_armed`` and ``beacon_on``; an event when anything changed."""
+        on = self.sync_armed and self.beacon_on
+        if on == self.sync_on and not armed_changed:
+            return
+        self.sync_on = on
+        self._sync.set(on)
+        self.services.events.raise_args(self._ev_sync, 1 if on else 0, 1 if self.sync_armed else 0, reason)
 
     def end_of_second(self):
         """Restart the fine loops' statistics once housekeeping has reported them (1 Hz)."""
@@ -352,6 +381,20 @@ class PointingApp(PusApp):
     def cmd_apt_vib_mode(self, args, tc):
         self.beams[args[0]].mode = args[1]
         self.services.events.raise_args(self._ev_vib, args[0], args[1])
+        return 0
+
+    def cmd_sync_laser(self, args, tc):
+        armed = args[0] == 1
+        if armed:
+            idle = True
+            for b in self.apt:
+                if b.state != apt_beam.IDLE:
+                    idle = False
+            if idle:
+                return mdb.FAIL_SYNC_NO_BEAM
+        changed = armed != self.sync_armed
+        self.sync_armed = armed
+        self._sync_update(SYNC_BY_COMMAND, changed)
         return 0
 
 

@@ -17,8 +17,8 @@ import struct
 from bus import mdb
 from bus.compat import const
 
-MAX_ACTIVITIES = const(16)
-SLOT_LEN = const(256)  # largest scheduled TC packet (octets)
+MAX_ACTIVITIES = mdb.SCHEDULE_MAX_ACTIVITIES  # slots (the ground plans against the same number)
+SLOT_LEN = mdb.SCHEDULE_SLOT_LEN  # largest scheduled TC packet (octets)
 _CDS_P_FIELD = const(0x40)
 _REPORT_MAX = const(1000)  # application data octets per TM[11,10]
 

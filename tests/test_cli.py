@@ -40,7 +40,7 @@ def test_pass_writes_summary_and_truth(tmp_path, capsys):
     assert main(["pass", "--scenario", "micius-2020", "--duration", "30", "--seed", "2", "--out", str(out),
                  "--quiet"]) == 0
     text = capsys.readouterr().out
-    assert "source.mode_timeline" in text and "0 s WARMUP" in text
+    assert "source.mode_timeline" in text and "1 s WARMUP" in text  # released by the on-board schedule at 1 s
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "micius-2020" and summary["seed"] == 2 and summary["duration_s"] == 30.0
     assert all(k in summary["source"] for k in SOURCE_FIELDS)

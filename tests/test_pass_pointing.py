@@ -2,8 +2,10 @@
 micro-vibration profile, the flight software in lock-step, judged from the simulator's truth.
 
 The run starts 30 s before the two stations' common view (the scenario's own lead of 420 s is for the
-source's warm-up, which this test does not need) and lasts 150 s; the figures are those `qsat pass`
-writes, from sim/pointing_summary.py.
+source's warm-up and calibration) and lasts 150 s; the figures are those `qsat pass` writes, from
+sim/pointing_summary.py.  The pass is operated as in flight, by the on-board schedule (service 11); the
+source skips its phase-matching scan (``autotune_on_ready`` off, released with the warm-up) so that it is
+READY, and emits, within the 150 s: the pointing does not depend on it.
 """
 
 import dataclasses
@@ -12,9 +14,11 @@ import json
 import numpy as np
 import pytest
 
-from ground_segment.mdb_decode import Sample, decode_bytes
+from ground_segment.mdb_decode import Sample, Verification, decode_bytes
 from payload.apt_beam import COARSE, FINE
+from payload.source_modes import EMITTING
 from sim.lockstep import LockstepRunner
+from sim.pass_plan import param_set
 from sim.scenarios import get_scenario
 from tools.pass_run import run_pass
 
@@ -24,7 +28,8 @@ TARGET_URAD = 0.47  # Micius after suppression (shared/REFERENCES.md)
 @pytest.fixture(scope="module")
 def short_pass(tmp_path_factory):
     out = tmp_path_factory.mktemp("pass")
-    sc = dataclasses.replace(get_scenario("micius-2020"), lead_s=30.0)
+    sc = dataclasses.replace(get_scenario("micius-2020"), lead_s=30.0,
+                             source_setup=(param_set("autotune_on_ready", 0),))
     keep = []
     summary = run_pass(sc, 150.0, 1, out, keep=keep)
     return summary, out, keep[0]
@@ -84,6 +89,37 @@ def test_lasers_only_with_tracking_above_the_mask(short_pass):
         if rec["emission_permitted"]:
             assert all(state[b] == FINE and el[b] >= 10.0 - 0.05 for b in range(2)), (t, el, state)
     assert rows >= 140
+
+
+def test_the_pass_is_operated_by_the_on_board_schedule(short_pass):
+    """The run's immediate uploads (time, ephemerides, TC[11,4]) and every time-tagged activity due within
+    it were executed, each activity released on board at its time (its completion report TM[1,7] within
+    0.1 s); the rest wait on board; the source emits in the window with both beams in fine track and the
+    sync laser on."""
+    runner, res, plan = short_pass[2]
+    done = {}
+    for t, pkt in zip(res.tm_times_s, res.tm_packets):
+        if pkt[7] != 1:  # verification reports only
+            continue
+        for rec in decode_bytes(pkt):
+            assert isinstance(rec, Verification) and rec.success, rec
+            if rec.stage == "completion":
+                done[rec.seq_count] = t
+    assert all(i + 1 in done for i in range(len(plan.uplink)))
+    due = [(t, name, seq) for (t, name, _), seq in zip(plan.schedule, plan.schedule_seq_counts())
+           if t < res.duration_s]
+    assert {name for _, name, _ in due} >= {"PARAM_SET", "SRC_MODE", "APT_START", "SYNC_LASER"}
+    for t, name, seq in due:
+        assert abs(done[seq] - t) <= 0.1, (name, t, done.get(seq))
+    assert len(done) == len(plan.uplink) + len(due)  # nothing else ran, nothing early
+    entries = [row["schedule_entries"] for row in res.hk_rows if "schedule_entries" in row]
+    assert entries[0] == len(plan.schedule) and entries[-1] == len(plan.schedule) - len(due)
+    emitting = [row for row in res.hk_rows if row.get("src_mode") == EMITTING]
+    assert emitting and runner.app.source_app.modes.mode == EMITTING
+    for row in emitting:
+        assert row["uptime_s"] >= plan.emission_window_s[0]
+        assert row["apt0_state"] == FINE and row["apt1_state"] == FINE and row["sync_laser_on"] == 1
+    assert runner.hal.digital_out["sync_enable"].on and runner.app.pointing_app.sync_armed
 
 
 def test_fixed_point_stays_in_micropython_small_ints_through_acquisition_and_track():

@@ -89,6 +89,9 @@ def test_schedule_releases_at_its_time_and_refuses_the_past():
     b.run_ms(600)
     tms = b.received()
     assert len(of(tms, 17, 2)) == 1 and of(tms, 17, 2)[0].apid == 0x020
+    ev = [t for t in of(tms, 5, 1) if struct.unpack(">H", t.app_data[:2])[0] == mdb.event("EV_SCHED_EXECUTED")[0]]
+    assert len(ev) == 1 and struct.unpack(">HH", ev[0].app_data[2:]) == (0x020, 77)  # its request ID
+    assert of(tms, 1, 7)[0].app_data[2:4] == b"\xc0\x4d"  # its completion report: sequence count 77
     assert b.app.schedule.count == 0 and b.app.schedule.released == 1
     past = bytes([1]) + _activity(24800, 10, ping)
     assert failure_code(of(b.tc("SCHED_INSERT", past), 1, 8)[0]) == mdb.FAIL_RELEASE_IN_PAST
