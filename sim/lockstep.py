@@ -21,6 +21,7 @@ import numpy as np
 
 from hal.emulated import EmulatedHal
 from payload.app import PayloadApp
+from payload.source_modes import EMITTING
 from sim.presets import get_preset
 from sim.source_plant import SourcePlant
 from sim.thermal import CrystalThermalPlant
@@ -203,15 +204,18 @@ class SourceTruth:
         i_ma = source.current_ma if source is not None else 0.0
         rate = source.pair_rate_hz if source is not None else 0.0
         phase = source.phase_rad if source is not None else 0.0
+        emitting = app.source_app.modes.mode == EMITTING  # the output to the telescopes is open
+        sync_on = app.hal.digital_out["sync_enable"].on
         self._rows.append((t_s, crystal_temp_k, crystal.set_point_mk / 1000.0, held,
-                           pm, i_ma, rate, phase))
+                           pm, i_ma, rate, phase, emitting, sync_on))
 
     def arrays(self) -> dict:
         names = ("t_s", "crystal_temp_k", "setpoint_k", "setpoint_held", "phase_match_temp_k", "pump_current_ma",
-                 "pair_rate_hz", "polarisation_phase_rad")
+                 "pair_rate_hz", "polarisation_phase_rad", "emitting", "sync_on")
         cols = list(zip(*self._rows)) if self._rows else [()] * len(names)
         out = {n: np.asarray(c, dtype=np.float64) for n, c in zip(names, cols)}
-        out["setpoint_held"] = out["setpoint_held"].astype(bool)
+        for name in ("setpoint_held", "emitting", "sync_on"):
+            out[name] = out[name].astype(bool)
         return out
 
 

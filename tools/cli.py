@@ -5,6 +5,7 @@
     qsat deploy --port PORT    compile the flight packages and copy them to a board
     qsat emulate               the payload in real time on loopback UDP
     qsat ground                the ground station service; qsat tc / watch / status / archive talk to it
+    qsat passes, qsat plan     pass predictions; the time-tagged schedule that operates each common pass
     qsat icd, qsat xtce        documents generated from the mission database
 
 Errors are reported as one line on stderr with a non-zero exit status.
@@ -81,50 +82,31 @@ def cmd_run(args) -> int:
     return 0
 
 
-DEMO_COLUMNS = (  # (HK parameter, title, width, format)
-    ("uptime_s", "t_s", 5, "d"),
-    ("src_mode", "source", 9, ""),
-    ("crystal_temp_mk", "T_mK", 7, "d"),
-    ("autotune_state", "tune", 8, ""),
-    ("pair_rate_hz", "pairs/s", 7, ".0f"),
-    ("visibility_hv", "V_HV", 6, ".3f"),
-    ("visibility_da", "V_DA", 6, ".3f"),
-    ("chsh_s", "S", 5, ".2f"),
-    ("apt0_state", "beam0", 11, ""),
-    ("apt1_state", "beam1", 11, ""),
-    ("beam0_mean_err_nrad", "b0_nrad", 7, "d"),
-    ("beam1_mean_err_nrad", "b1_nrad", 7, "d"),
-    ("emission_permitted", "emit", 4, ""),
-)
-
-
 def cmd_demo(args) -> int:
     from pathlib import Path
 
-    from bus import mdb
-    from tools.pass_run import print_summary, run_pass
+    from tools.pass_run import Progress, print_summary, run_pass
 
-    names = {p[1]: dict(p[5][1]) for p in mdb.PARAMETERS if p[5] is not None and p[5][0] == "enum"}
     out = Path(args.out)
-    print("qsat demo: the main job. The micius-2020 scenario in lock-step: the source from a cold start (warm-up,")
-    print("lock, phase-matching scan, retarder sweep), then a Delingha-Nanshan pass of the Micius orbit: both beams")
-    print("acquire and track, the source emits while both are in fine track. Housekeeping every 30 s; a few minutes.")
-    print(" ".join(f"{title:>{width}s}" for _, title, width, _ in DEMO_COLUMNS))
-    row_all = {}
+    print("qsat demo: the main job. Micius-class passes over Delingha and Nanshan in lock-step, as in 2020: the flight")
+    print("software warms the source up, locks and calibrates it, points both beams and emits under the on-board schedule;")
+    print("the two stations tag their photons, align their clocks, sift, and keep the key until the finite-key bound")
+    print(f"(failure probability 1e-10) lets them distil it. At most {args.max_passes} passes, a few minutes each.")
 
-    def on_hk(row):
-        row_all.update(row)
-        if "src_mode" not in row or row_all.get("uptime_s", 0) % 30:
-            return
-        cells = []
-        for name, _, width, spec in DEMO_COLUMNS:
-            v = row_all.get(name, 0)
-            v = names[name].get(v, str(v)) if name in names else v
-            cells.append(f"{v:>{width}{spec}}")
-        print(" ".join(cells), flush=True)
+    def on_pass(row):
+        print(f"\r  pass {row['pass']}: {row.get('coincidences', 0)} coincidences, {row.get('sifted_bits', 0)} sifted bits, "
+              f"{row['wall_s']:.0f} s wall" + " " * 20, flush=True)
 
-    summary = run_pass("micius-2020", DEMO_DURATION_S, args.seed, out, on_hk=on_hk)
+    summary = run_pass("micius-2020", DEMO_DURATION_S, args.seed, out, progress=Progress(), passes=args.max_passes,
+                       until_key=True, on_pass=on_pass)
     print_summary(summary, out)
+    key = summary["key"]
+    if key["secret_bits"]:
+        print(f"distilled {key['secret_bits']} secret bits from {key['sifted_bits']} sifted over {key['passes']} passes "
+              f"({summary['contact_s']:.0f} s of contact): {key['secret_rate_bps']:.3f} bit/s; "
+              f"keys in {out / 'keys'}/ (identical at both stations)")
+    else:
+        print(f"no key distilled: {key['note']}")
     return 0
 
 
@@ -162,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qsat", description="Quantum-satellite payload: flight software, emulator, ground tools")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    d = sub.add_parser("demo", help="the main job: run the emulated payload and print its housekeeping")
+    d = sub.add_parser("demo", help="the main job: micius-2020 passes until the stations distil a key")
     d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--max-passes", type=int, default=12, help="stop after this many passes (default 12)")
     d.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     d.set_defaults(func=cmd_demo)
     r = sub.add_parser("run", help="run the emulated payload in lock-step for a span of virtual time")
@@ -177,10 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("xtce", help="export the mission database as XTCE 1.2")
     x.add_argument("--out", default="-", help="output file (default: standard output)")
     x.set_defaults(func=cmd_xtce)
-    from tools import deploy, emulate, ops, pass_run, passes
+    from tools import deploy, emulate, ops, pass_run, passes, plan
 
     pass_run.add_parser(sub)
     passes.add_parser(sub)
+    plan.add_parser(sub)
     emulate.add_parser(sub)
     ops.add_parsers(sub)
 

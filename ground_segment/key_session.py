@@ -1,0 +1,138 @@
+"""The two stations' key across passes: sifted bits kept, distilled once the finite-key bound allows.
+
+A Micius pass gives a few hundred sifted bits, far too few for a finite-key
+bound at failure probability 1e-10; the 2020 experiment accumulated ~3,100 s
+of contact over several passes before distilling its 372 bits.  So the
+stations keep each pass's sifted bits (ground_segment/bbm92.py) and run error
+correction, verification and privacy amplification (ground_segment/distill.py)
+on all of them together.  ``ready()`` tells a run whether enough has
+accumulated, judged from the stations' prior QBER (``QBER_PRIOR``) and
+Cascade's efficiency (``F_PRIOR``): the measured QBER is only known once error
+correction has run, and that discloses parities.
+
+The key is refused (``aborted``) only for security: the QBER that error
+correction found above ``QBER_ABORT``, an eavesdropper's mark.  Too little key
+gives ``secret_bits`` 0 with the reason in ``note``.  Authentication of every
+classical message (sifting included) is paid from the key: one tag per direction over
+each stage's transcript, checked before the key is used.
+"""
+
+import numpy as np
+
+from ground_segment import authentication, bbm92, distill
+
+QBER_PRIOR = 0.045  # the stations' expectation before error correction ([Yin2020])
+F_PRIOR = 1.12  # Cascade's efficiency at a few thousand bits (ground_segment/cascade.py, measured)
+QBER_ABORT = 0.11  # BBM92's asymptotic threshold with one-way post-processing
+EPSILON = 1e-10
+AUTH_SCHEME = "transcript"  # one Wegman-Carter tag per direction over the whole exchange (docs/key_distillation.md)
+
+
+class KeySession:
+    def __init__(self, mode: str = "key", seed: int = 1, epsilon: float = EPSILON):
+        self.mode = mode
+        self.seed = seed
+        self.epsilon = epsilon
+        self.passes = []  # bbm92.PassData per pass
+        self.truths = []  # the simulator's ChannelTruth per pass (qber_truth, plots: never the key)
+        self.result = None  # the key section, once distilled
+        self._distilled = None  # distill.DistillResult
+        self._errors = []  # per pass: bool flags of the sifted bits error correction found wrong
+
+    def add_pass(self, pd: bbm92.PassData, truth=None) -> None:
+        self.passes.append(pd)
+        self.truths.append(truth)
+
+    @property
+    def sifted_bits(self) -> int:
+        return int(sum(len(p.alice_bits) for p in self.passes))
+
+    def needed_bits(self) -> int | None:
+        return distill.needed_sifted_bits(QBER_PRIOR, F_PRIOR, self.epsilon)
+
+    def ready(self) -> bool:
+        need = self.needed_bits()
+        return self.mode == "key" and need is not None and self.sifted_bits >= 1.15 * need
+
+    def distil(self, contact_s: float, keys_dir, station_names) -> dict:
+        """Run the distillation on everything kept; write the keys; return the summary's "key" section."""
+        key = {"sifted_bits": self.sifted_bits, "secret_bits": 0, "secret_rate_bps": 0.0,
+               "asymptotic_rate_bps": None, "ec_efficiency": None, "finite_key_epsilon": self.epsilon,
+               "passes": len(self.passes), "aborted": False, "abort_reason": None, "note": "",
+               "sifted_rate_bps": round(self.sifted_bits / contact_s, 4) if contact_s > 0 else None,
+               "ec_disclosed_bits": None, "auth_cost_bits": 0, "verification_ok": None, "key_files": []}
+        if self.mode != "key":
+            key["note"] = "Bell-test mode: the outcomes are public, no key is distilled"
+            self.result = key
+            return key
+        notes = [p.note for p in self.passes if p.note]
+        if self.sifted_bits < 2:
+            key["note"] = "; ".join(notes + ["no sifted key: no coincidences with matching settings"])
+            self.result = key
+            return key
+        a = np.concatenate([p.alice_bits for p in self.passes])
+        b = np.concatenate([p.bob_bits for p in self.passes])
+        bases = np.concatenate([p.basis for p in self.passes])
+        dr = distill.distill(a, b, bases, QBER_PRIOR, self.seed, epsilon=self.epsilon, qber_abort=QBER_ABORT,
+                             auth_scheme=AUTH_SCHEME)
+        self._distilled = dr
+        flags = np.zeros(len(a), bool)
+        if getattr(dr, "corrected_positions", None) is not None:
+            flags[dr.corrected_positions] = True
+        start = 0
+        for p in self.passes:
+            self._errors.append(flags[start:start + len(p.alice_bits)])
+            start += len(p.alice_bits)
+        sift_msgs = [m for p in self.passes for m in p.messages_bits]
+        sift_auth = authentication.auth_cost_bits(sift_msgs, scheme=AUTH_SCHEME)
+        secret = max(0, dr.secret_bits - sift_auth)
+        asym = distill.fk.asymptotic_bits(dr.sifted_bits, dr.qber, dr.ec_efficiency) if np.isfinite(
+            dr.ec_efficiency) else None
+        key.update({
+            "qber": dr.qber, "errors": dr.errors, "ec_disclosed_bits": dr.ec_disclosed_bits,
+            "ec_efficiency": None if not np.isfinite(dr.ec_efficiency) else round(dr.ec_efficiency, 4),
+            "asymptotic_rate_bps": None if asym is None or contact_s <= 0 else round(asym / contact_s, 4),
+            "verification_ok": dr.verification_ok, "aborted": dr.aborted, "abort_reason": dr.abort_reason or None,
+            "gross_secret_bits": dr.gross_secret_bits, "auth_cost_bits": dr.auth_cost_bits + sift_auth,
+            "secret_bits": secret, "secret_rate_bps": round(secret / contact_s, 5) if contact_s > 0 else 0.0,
+        })
+        if dr.aborted:
+            key["secret_bits"], key["secret_rate_bps"] = 0, 0.0
+            key["note"] = f"key refused, alarm raised: {dr.abort_reason}"
+        elif secret == 0:
+            need = self.needed_bits()
+            more = f"; at QBER {QBER_PRIOR:.3f} and f {F_PRIOR} the bound needs about {need} sifted bits" if need else ""
+            key["note"] = (dr.note or "the finite-key bound leaves nothing after authentication") + \
+                f" ({self.sifted_bits} sifted bits kept{more})"
+        else:
+            keys_dir.mkdir(parents=True, exist_ok=True)
+            for name, bits in zip(station_names, (dr.alice_key[:secret], dr.bob_key[:secret])):
+                path = keys_dir / f"{name}.key"
+                distill.write_key(path, bits)
+                key["key_files"].append(str(path.relative_to(keys_dir.parent)))
+            key["note"] = f"{secret} secret bits from {self.sifted_bits} sifted over {len(self.passes)} pass(es)"
+        if notes:
+            key["note"] += "; " + "; ".join(notes)
+        self.result = key
+        return key
+
+    # -- figures for the link section ------------------------------------------------------------
+    def qber(self):
+        return None if self._distilled is None or not np.isfinite(self._distilled.qber) else round(
+            float(self._distilled.qber), 5)
+
+    def qber_truth(self):
+        sifted = sum(t.sifted_pairs + t.expected_accidentals_sifted for t in self.truths if t is not None)
+        if self.mode != "key" or sifted <= 0:
+            return None
+        err = sum(t.sifted_pair_errors + 0.5 * t.expected_accidentals_sifted for t in self.truths if t is not None)
+        return round(err / sifted, 5)
+
+    def chsh(self):
+        if self.mode != "bell":
+            return None, None
+        counts = sum(p.bell_counts for p in self.passes)
+        return bbm92.chsh(counts)
+
+    def error_flags(self):
+        return self._errors
