@@ -25,6 +25,7 @@ efficiency at each station, with the collected sky light halved with it.
 import math
 from dataclasses import dataclass, replace
 
+from hal.interface import SYNC_PERIOD_US
 from sim.quantum_link import Downlink, StationOptics
 
 ETA_RX_2020 = 0.0426  # calibrated (see above)
@@ -42,7 +43,7 @@ class LinkSpec:
     mode: str = "key"  # the scenario's default: "key" (BBM92) or "bell" (CHSH)
     half_window_s: float = 1e-9  # the ground's coincidence window, +/-
     monitor_tap: float | None = None  # None: the source preset's
-    sync_period_s: float = 1e-4  # the satellite's sync laser: 10 kHz
+    sync_period_s: float = SYNC_PERIOD_US * 1e-6  # the satellite's sync pulse generator (hal/interface.py)
 
 
 def _station(eta_rx, sky_hz, offset_us, drift, photon_ns, sync_ns, aperture_m=1.2, jitter_ps=350.0):
@@ -63,9 +64,27 @@ _OPTICS_2017 = {
     "Lijiang": _station(ETA_RX_2020 / 2, SKY_HZ_2020 / 2, 0.9, 4e-9, 71.0, 22.0),
 }
 
+# cubesat: a 5 cm downlink telescope (Gaussian waist 2 cm: full 1/e^2 divergence 2 lambda / (pi w0) = 26 urad at
+# 810 nm) over two portable stations of 0.4 m (assumed: transportable stations under 100 kg, REFERENCES);
+# their receive chain is taken as the calibrated 2020 one, their sky light scales with the aperture's area.
+# A downlink version of a SpooQy-class source sends 90 % of each arm down (the flown one analysed all on board).
+_PORTABLE = 0.4
+_OPTICS_PORTABLE = {
+    name: replace(opt, aperture_m=_PORTABLE, background_hz=DARK_HZ + SKY_HZ_2020 * (_PORTABLE / 1.2) ** 2)
+    for name, opt in _OPTICS_2020.items()
+}
+CUBESAT_DOWNLINK = Downlink(divergence_urad=26.0, tx_efficiency=0.7)
+
+# meo: a 600 mm transmit telescope (REFERENCES), waist 0.21 m after truncation (assumed): 2 lambda / (pi w0)
+# = 2.5 urad full angle; the 2020 ground stations
+MEO_DOWNLINK = Downlink(divergence_urad=2.5, tx_efficiency=0.7)
+
 LINKS = {
     "micius-2020": LinkSpec(MICIUS_DOWNLINK, (_OPTICS_2020["Delingha"], _OPTICS_2020["Nanshan"]), mode="key"),
     "micius-2017": LinkSpec(MICIUS_DOWNLINK, (_OPTICS_2017["Delingha"], _OPTICS_2017["Lijiang"]), mode="bell"),
+    "cubesat": LinkSpec(CUBESAT_DOWNLINK, (_OPTICS_PORTABLE["Delingha"], _OPTICS_PORTABLE["Nanshan"]), mode="key",
+                        monitor_tap=0.1),
+    "meo": LinkSpec(MEO_DOWNLINK, (_OPTICS_2020["Delingha"], _OPTICS_2020["Nanshan"]), mode="key"),
 }
 
 

@@ -105,7 +105,8 @@ J2 = 1.082616e-3
 R_EQ_WGS72_KM = 6378.135
 JD_UNIX_EPOCH = 2440587.5  # Julian date of 1970-01-01T00:00:00
 UNIX_J2000 = 946728000.0  # 2000-01-01T12:00:00 (JD 2451545.0) as Unix seconds
-DEFAULT_TLE = Path(__file__).resolve().parent / "data" / "micius-2021-04-27.tle"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_TLE = DATA_DIR / "micius-2021-04-27.tle"
 PASS_MARGIN_S = 1800.0  # sampled past the window's end so a pass that rises in it can set
 URAD = 1e6
 
@@ -149,6 +150,27 @@ def gmst_rad(t_unix, dut1_s: float = 0.0):
     t = d / 36525.0
     sec = 67310.54841 + 86400.0 * (d - np.floor(d)) + (8640184.812866 + (0.093104 - 6.2e-6 * t) * t) * t
     return np.mod(sec, 86400.0) * (2.0 * math.pi / 86400.0)
+
+
+def sun_elevation_deg(station: Station, t_unix) -> np.ndarray:
+    """Elevation of the Sun's centre at a station (deg, geometric, no refraction).
+
+    The Astronomical Almanac's low-precision solar coordinates (section C, "Low
+    precision formulas for the Sun": mean longitude 280.460 + 0.9856474 d,
+    anomaly 357.528 + 0.9856003 d, ecliptic longitude with 1.915 and 0.020 deg
+    terms, obliquity 23.439 - 4e-7 d; about 0.01 deg from 1950 to 2050), turned
+    to ECEF by GMST.  Enough to tell night passes (Micius worked at night) from day.
+    """
+    d = (np.asarray(t_unix, dtype=np.float64) - UNIX_J2000) / 86400.0
+    g = np.radians(357.528 + 0.9856003 * d)
+    lam = np.radians(280.460 + 0.9856474 * d + 1.915 * np.sin(g) + 0.020 * np.sin(2 * g))
+    eps = np.radians(23.439 - 4e-7 * d)
+    ra = np.arctan2(np.cos(eps) * np.sin(lam), np.cos(lam))
+    dec = np.arcsin(np.sin(eps) * np.sin(lam))
+    ha = ra - gmst_rad(t_unix)  # right ascension less GMST: longitude of the sub-solar point, negated
+    sun = np.stack([np.cos(dec) * np.cos(ha), np.cos(dec) * np.sin(ha), np.sin(dec)], axis=-1)
+    up = np.asarray(station.enu_basis()[2])
+    return np.degrees(np.arcsin(np.clip(sun @ up, -1.0, 1.0)))
 
 
 # --- small vector helpers --------------------------------------------------------------------

@@ -70,13 +70,14 @@ def table_crc(points) -> int:
     return crc16(b"".join(struct.pack(">iihhh", *p) for p in points))
 
 
-def ephemeris_commands(geometry, beam: int, t_start_s: float, t_end_s: float, t0_unix: float, t_send_s: float):
+def ephemeris_commands(geometry, beam: int, t_start_s: float, t_end_s: float, t0_unix: float, t_send_s: float,
+                       step_s: float = STEP_S):
     """(t_s, name, args) for one beam's table from ``t_start_s`` to ``t_end_s`` (run time)."""
-    n = min(MAX_POINTS, int((t_end_s - t_start_s) // STEP_S) + 1)
-    pts = geometry.ephemeris_points(beam, t_start_s, n, STEP_S)
+    n = min(MAX_POINTS, int((t_end_s - t_start_s) // step_s) + 1)
+    pts = geometry.ephemeris_points(beam, t_start_s, n, step_s)
     days, ms = cds(t0_unix + t_start_s)
     cmds = [(t_send_s, "APT_EPHEM_BEGIN", {"beam": beam, "days": days, "ms_of_day": ms,
-                                           "step_ms": int(STEP_S * 1000), "n": n})]
+                                           "step_ms": int(step_s * 1000), "n": n})]
     for i in range(0, n, 4):
         args = {"beam": beam, "index": i}
         for k in range(4):
@@ -102,20 +103,21 @@ def beam_tracks(geometry, el_mask_deg: float = 10.0, preroll_s: float = PREROLL_
     return out
 
 
-def pass_uploads(geometry, t0_unix: float, tracks, t_upload_s: float = UPLOAD_S):
+def pass_uploads(geometry, t0_unix: float, tracks, t_upload_s: float = UPLOAD_S, step_s: float = STEP_S):
     """The immediate part: TIME_SET at 0 s, then each beam's ephemeris at ``t_upload_s``."""
     days, ms = cds(t0_unix)
     cmds = [(0.0, "TIME_SET", {"days": days, "ms_of_day": ms})]
     for b, t_start, t_end in tracks:
-        cmds += ephemeris_commands(geometry, b, t_start, t_end, t0_unix, t_upload_s)
+        cmds += ephemeris_commands(geometry, b, t_start, t_end, t0_unix, t_upload_s, step_s)
     return cmds
 
 
-def pass_schedule(tracks, window_s, source_setup=(), warmup_s: float = WARMUP_S):
+def pass_schedule(tracks, window_s, source_setup=(), warmup_s: float = WARMUP_S, extra=()):
     """The time-tagged activities of a pass, (t_s, name, args) in release order (the table above).
 
     ``tracks`` from ``beam_tracks``; ``window_s`` the emission window (c0, c1), the common
-    view; ``source_setup`` (name, args) released with the warm-up, before it.  ValueError
+    view; ``source_setup`` (name, args) released with the warm-up, before it; ``extra``
+    (t_s, name, args) activities of the scenario's own.  ValueError
     when the window opens too early for the beams to have started before the sync laser.
     """
     c0, c1 = window_s
@@ -124,6 +126,7 @@ def pass_schedule(tracks, window_s, source_setup=(), warmup_s: float = WARMUP_S)
         raise ValueError(f"the emission window opens at {c0:g} s: too early for a beam to start before "
                          f"the sync laser ({SYNC_MARGIN_S:g} s before it)")
     acts = [(warmup_s, name, dict(args)) for name, args in source_setup]
+    acts += [(t, name, dict(args)) for t, name, args in extra]
     acts.append((warmup_s, "SRC_MODE", {"mode": 1}))
     for b, t_start, _ in tracks:
         acts.append((t_start + START_DELAY_S, "APT_START", {"beam": b}))

@@ -61,23 +61,40 @@ class Scenario:
     tail_s: float = 20.0  # run end after it ends
     el_mask_deg: float = 10.0
     pointing: bool = True  # False: no beacon and no pointing plant (bench runs of the source alone)
+    tle: str = ""  # the orbit: a file in sim/data ("" = Micius, sim/orbit.py's default)
+    ephemeris_step_s: float = 2.0  # spacing of the uploaded ephemeris (slower orbits can take longer steps)
+    contact_limit_s: float | None = None  # a run covers at most this much of the common view (hours-long MEO passes)
+    activities: tuple = ()  # (t_s, name, args) of the scenario's own, released on board at those run times
+    night_sun_deg: float | None = -12.0  # passes only while the Sun is this far below both stations' horizon
+
+    def orbit(self):
+        from sim.orbit import DATA_DIR, Orbit
+
+        return Orbit.from_file(DATA_DIR / self.tle) if self.tle else Orbit.default()
 
     def common_passes(self, n: int = 1, days: float | None = None) -> list:
-        """The first ``n`` common passes of the two stations after ``pass_after_utc`` (sim.orbit.CommonPass),
-        or every one within ``days`` when given.  ValueError if there are fewer within 32 days."""
-        from sim.orbit import Orbit, parse_utc
+        """The first ``n`` common night passes of the two stations after ``pass_after_utc``
+        (sim.orbit.CommonPass), or every one within ``days`` when given.  ValueError if there are fewer within 32 days."""
+        from sim.orbit import parse_utc, sun_elevation_deg
         from sim.stations import get_station
 
         if not self.stations:
             raise ValueError(f"scenario {self.name} has no ground stations")
-        orbit = Orbit.default()
+        orbit = self.orbit()
         a, b = (get_station(s) for s in self.stations)
         start = parse_utc(self.pass_after_utc)
+
+        def dark(cp):  # Micius worked at night: daylight swamps the detectors
+            if self.night_sun_deg is None:
+                return True
+            return all(float(sun_elevation_deg(st, t)) < self.night_sun_deg
+                       for st in (a, b) for t in (cp.start_unix, cp.end_unix))
+
         if days is not None:
-            return orbit.common_passes(a, b, start, days, self.el_mask_deg)
+            return [cp for cp in orbit.common_passes(a, b, start, days, self.el_mask_deg) if dark(cp)]
         span = 2.0
         while True:
-            found = orbit.common_passes(a, b, start, span, self.el_mask_deg)
+            found = [cp for cp in orbit.common_passes(a, b, start, span, self.el_mask_deg) if dark(cp)]
             if len(found) >= n:
                 return found[:n]
             if span >= MAX_SEARCH_DAYS:
@@ -100,21 +117,21 @@ class Scenario:
     def plan_for(self, common_pass, duration_s: float | None = None) -> Plan:
         """The run over ``common_pass`` (sim.orbit.CommonPass of this scenario's stations)."""
         from ground_segment.schedule import insert_data, time_tag
-        from sim.orbit import Orbit
         from sim.pass_geometry import PassGeometry
         from sim.pass_plan import beam_tracks, pass_schedule, pass_uploads
 
         cp = common_pass
         t0 = cp.start_unix - self.lead_s
-        whole = self.lead_s + cp.duration_s + self.tail_s
+        contact = cp.duration_s if self.contact_limit_s is None else min(cp.duration_s, self.contact_limit_s)
+        whole = self.lead_s + contact + self.tail_s
         dur = duration_s or whole
         # the geometry (and so the ephemerides) covers the whole pass even when the run is shorter:
         # the ground uploads the pass it plans, whatever part of it a run looks at
-        geo = PassGeometry((cp.station_a, cp.station_b), t0, max(dur, whole) + 1.0, Orbit.default())
+        geo = PassGeometry((cp.station_a, cp.station_b), t0, max(dur, whole) + 1.0, self.orbit())
         tracks = beam_tracks(geo, self.el_mask_deg)
-        window = (self.lead_s, self.lead_s + cp.duration_s)
-        schedule = pass_schedule(tracks, window, self.source_setup)
-        uploads = pass_uploads(geo, t0, tracks)  # TIME_SET first, then the ephemerides
+        window = (self.lead_s, self.lead_s + contact)
+        schedule = pass_schedule(tracks, window, self.source_setup, extra=self.activities)
+        uploads = pass_uploads(geo, t0, tracks, step_s=self.ephemeris_step_s)  # TIME_SET, then the ephemerides
         # number the immediate packets 1..N and the scheduled ones after them
         n_inserts = len(insert_data(time_tag([(t0 + t, n, a) for t, n, a in schedule])))
         tagged = time_tag([(t0 + t, n, a) for t, n, a in schedule], first_seq_count=len(uploads) + n_inserts + 1)
@@ -122,6 +139,11 @@ class Scenario:
         uplink = uploads[:1] + inserts + uploads[1:]
         return Plan(t0, dur, geo, tuple(uplink), tuple(schedule), window, cp)
 
+
+# a 10 mm crystal's tuning curve is ~3 K wide: scan +/- 4 K; 6.25 mW from the diode gives the preset's
+# 5 mW at the crystal
+_CUBESAT_SETUP = (("SRC_PUMP_POWER", {"power_uw": 6250}), _set("autotune_half_range_mk", 4000),
+                  _set("autotune_step_mk", 200))
 
 SCENARIOS = {
     s.name: s
@@ -134,13 +156,25 @@ SCENARIOS = {
                  "permit allows emission), for runs of an orbit and more",
                  preset="micius", phase_match_offset_k=-1.0, egse_permit=True, duration_s=900.0,
                  pointing=False),
-        Scenario("cubesat", "SpooQy-1-class source from a cold start on the bench, phase matching 0.5 K above "
+        Scenario("micius-2017", "Micius-class source over a Delingha-Lijiang common pass with the 2017 ground optics "
+                 "(Yin et al. 2017): a Bell test, as the 2017 experiment ran",
+                 preset="micius", phase_match_offset_k=-1.0, egse_permit=False, duration_s=0.0,
+                 stations=("Delingha", "Lijiang"), pass_after_utc="2021-04-27T12:00:00Z"),
+        Scenario("cubesat", "SpooQy-1-class source with a small downlink telescope over two portable stations at "
+                 "Delingha and Nanshan (the Micius orbit stands in for a CubeSat's); phase matching 0.5 K above "
+                 "nominal",
+                 preset="cubesat", phase_match_offset_k=0.5, egse_permit=False, duration_s=0.0,
+                 stations=("Delingha", "Nanshan"), pass_after_utc="2021-04-27T12:00:00Z",
+                 source_setup=_CUBESAT_SETUP),
+        Scenario("cubesat-bench", "SpooQy-1-class source from a cold start on the bench, phase matching 0.5 K above "
                  "nominal",
                  preset="cubesat", phase_match_offset_k=0.5, egse_permit=True, duration_s=900.0, pointing=False,
-                 # a 10 mm crystal's tuning curve is ~3 K wide: scan +/- 4 K; 6.25 mW from the diode
-                 # gives the preset's 5 mW at the crystal
-                 source_setup=(("SRC_PUMP_POWER", {"power_uw": 6250}), _set("autotune_half_range_mk", 4000),
-                               _set("autotune_step_mk", 200))),
+                 source_setup=_CUBESAT_SETUP),
+        Scenario("meo", "Micius-class source on a 10,000 km orbit (synthetic TLE, 55 deg) with a 600 mm telescope "
+                 "over Delingha and Nanshan: the first 600 s of a two-hour common view",
+                 preset="micius", phase_match_offset_k=-1.0, egse_permit=False, duration_s=0.0,
+                 stations=("Delingha", "Nanshan"), pass_after_utc="2021-04-27T12:00:00Z",
+                 tle="meo-10000km.tle", ephemeris_step_s=20.0, contact_limit_s=600.0),
     )
 }
 
@@ -150,3 +184,18 @@ def get_scenario(name: str) -> Scenario:
         return SCENARIOS[name]
     except KeyError:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}") from None
+
+
+WARM_LEAD_S = 200.0  # a warm pass: warm-up 50 s, lock 30 s, retarder sweep ~20 s, then the beams' pre-roll
+WARM_SWEEP_S = 120.0  # the retarder sweep, once the source is READY (80 s after the warm-up)
+
+
+def warm(sc: Scenario, tuned_set_point_mk: int) -> Scenario:
+    """The scenario as operators run the passes after the first: the crystal set point the last
+    phase-matching scan found (from its EV_SRC_AUTOTUNE report) uploaded with the warm-up, no scan on
+    READY, a retarder sweep instead, and a lead time without the scan's four minutes."""
+    from dataclasses import replace
+
+    setup = sc.source_setup + (_set("crystal_set_point_mk", int(tuned_set_point_mk)), _set("autotune_on_ready", 0))
+    return replace(sc, source_setup=setup, lead_s=WARM_LEAD_S,
+                   activities=sc.activities + ((WARM_SWEEP_S, "SRC_RETARDER_SWEEP", {}),))

@@ -144,7 +144,7 @@ def test_consecutive_passes():
 
 
 def test_bench_scenarios_keep_immediate_commands():
-    plan = get_scenario("cubesat").plan()
+    plan = get_scenario("cubesat-bench").plan()
     assert plan.schedule == () and plan.geometry is None and plan.emission_window_s is None
     assert all(t == 0.0 for t, _, _ in plan.uplink) and plan.uplink[-1][1:] == ("SRC_MODE", {"mode": 1})
 

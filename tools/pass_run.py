@@ -113,7 +113,7 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
     from sim.link_presets import get_link, with_mode
     from sim.lockstep import LockstepRunner
     from sim.presets import get_preset
-    from sim.scenarios import get_scenario
+    from sim.scenarios import get_scenario, warm
     from sim.source_summary import source_section, truth_arrays
 
     sc = get_scenario(scenario) if isinstance(scenario, str) else scenario  # a name or a Scenario
@@ -139,8 +139,9 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
     contact_s = 0.0
     plot_data = []
     k = 0
+    tuned_mk = None
     while k < passes:
-        plan = first_plan if k == 0 else sc.plan(duration_s, pass_index=k)
+        plan = first_plan if k == 0 else sc_next.plan(duration_s, pass_index=k)
         pass_seed = seed if k == 0 else int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
         runner = LockstepRunner(seed=pass_seed, fine_period_us=fine_period_us, preset=sc.preset,
                                 phase_match_offset_k=sc.phase_match_offset_k, station_in_view=sc.egse_permit,
@@ -151,6 +152,8 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
                 progress((k + i / steps) / passes, f"pass {k + 1}/{passes}")
 
         res = runner.run(plan.duration_s, uplink=plan.commands(), progress=step_progress, on_hk=on_hk)
+        tuned_mk = _tuned_set_point_mk(res) or tuned_mk  # from the telemetry: the next pass starts on it
+        sc_next = warm(sc, tuned_mk) if tuned_mk is not None else sc
         if keep is not None:
             keep.append((runner, res, plan))
         row = {"pass": k + 1, "start_utc": None if plan.t0_unix is None else _iso(plan.t0_unix),
@@ -210,6 +213,17 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
     archive.close()
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _tuned_set_point_mk(res):
+    """The crystal set point of the pass's last successful phase-matching scan (its EV_SRC_AUTOTUNE), or None."""
+    from payload import phase_tune
+    from sim.source_summary import telemetry
+
+    events, _ = telemetry(res)
+    done = [e.args["found_mk"] for _, e in events
+            if e.name == "EV_SRC_AUTOTUNE" and e.args["state"] == phase_tune.DONE]
+    return done[-1] if done else None
 
 
 def _pointing(res, runner, plan, fine_period_us, out_dir, replays):
