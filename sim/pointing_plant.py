@@ -246,33 +246,36 @@ class GimbalPlant:
     def step(self, dt_s: float, rate_cmd_az, rate_cmd_el, trace=None) -> tuple[np.ndarray, np.ndarray]:
         """Hold the rate commands (urad/s, per beam or scalar) for ``dt_s``; return the true (az, el) in urad.
 
-        ``trace``: a list that receives the angle array (beams x 2) at the end of every substep, for a
-        caller that needs the motion inside ``dt_s`` (the lock-step runner's 1 ms line of sight)."""
+        ``trace``: a list that receives the angles at the end of every substep, as nested lists of
+        plain floats (``[[az, el] per beam]``), for a caller that needs the motion inside ``dt_s``
+        (the lock-step runner's 1 ms line of sight)."""
         if dt_s <= 0:
             raise ValueError("dt_s must be > 0")
-        cmd = np.stack([_per_beam(rate_cmd_az, self.beams), _per_beam(rate_cmd_el, self.beams)], axis=1)
-        cmd = np.clip(cmd, -self.rate_limit, self.rate_limit)
-        self.cmd = cmd
         n = max(1, int(math.ceil(dt_s / self.max_substep - 1e-9)))
         h = dt_s / n
         lag = math.exp(-h / self.tau)
         dv = self.accel_limit * h
-        for _ in range(n):
-            target = cmd + (self.rate - cmd) * lag
-            new = self.rate + np.clip(target - self.rate, -dv, dv)
-            new = np.clip(new, -self.rate_limit, self.rate_limit)
-            ang = self.angle + 0.5 * (self.rate + new) * h
-            hi = ang >= self.hi
-            lo = ang <= self.lo
-            stop = (hi & (new >= 0)) | (lo & (new <= 0))
-            ang = np.clip(ang, self.lo, self.hi)
-            new = np.where(stop, 0.0, new)
-            self.stop_hits += int(np.count_nonzero(stop & (cmd != 0)))
-            self.at_stop = hi | lo
-            self.angle = ang
-            self.rate = new
-            if trace is not None:
-                trace.append(ang.copy())
+        rl = self.rate_limit
+        # the arithmetic runs on plain floats, axis by axis: a numpy call on these 2 x 2 arrays costs
+        # more than the arithmetic (the results are the same, operation for operation)
+        az, el = _per_beam(rate_cmd_az, self.beams).tolist(), _per_beam(rate_cmd_el, self.beams).tolist()
+        cmd = [[_clamp(u, -rl, rl) for u in pair] for pair in zip(az, el)]
+        angle, rate = self.angle.tolist(), self.rate.tolist()
+        lo, hi = self.lo.tolist(), self.hi.tolist()
+        at_stop = [[False, False] for _ in range(self.beams)]
+        paths = [[[], []] for _ in range(self.beams)] if trace is not None else None
+        for b in range(self.beams):
+            for ax in (0, 1):
+                angle[b][ax], rate[b][ax], at_stop[b][ax], hits = _gimbal_axis(
+                    angle[b][ax], rate[b][ax], cmd[b][ax], lo[ax], hi[ax], n, h, lag, dv, rl,
+                    paths[b][ax] if paths is not None else None)
+                self.stop_hits += hits
+        self.cmd = np.array(cmd)
+        self.angle = np.array(angle)
+        self.rate = np.array(rate)
+        self.at_stop = np.array(at_stop)
+        if trace is not None:
+            trace.extend([[p[0][i], p[1][i]] for p in paths] for i in range(n))
         return self.az_urad, self.el_urad
 
     def read_encoder(self) -> tuple[np.ndarray, np.ndarray]:
@@ -282,6 +285,47 @@ class GimbalPlant:
             a = a + self.rng.normal(0.0, self.noise, a.shape)
         q = (np.round(a / self.lsb) * self.lsb).astype(np.int64)
         return q[:, 0], q[:, 1]
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    """``np.clip`` of one float, bit for bit: ``max`` then ``min``, a tie giving the bound as numpy
+    does against array bounds (against scalar bounds numpy keeps ``x`` on a tie; the two can differ
+    only in the sign of a zero at a zero bound)."""
+    x = x if x > lo else lo
+    return x if x < hi else hi
+
+
+def _gimbal_axis(angle: float, rate: float, cmd: float, lo: float, hi: float, n: int, h: float, lag: float,
+                 dv: float, rate_limit: float, path: list | None):
+    """``n`` substeps of ``h`` of one gimbal axis (GimbalPlant.step's model, in plain floats).
+
+    Returns ``(angle, rate, at_stop, stop_hits)`` at the end; ``path`` (a list or None) receives
+    the angle after each substep."""
+    hits = 0
+    at_stop = False
+    for _ in range(n):
+        target = cmd + (rate - cmd) * lag  # first-order lag, exact over h
+        d = target - rate
+        d = d if d > -dv else -dv  # acceleration limit (_clamp, inlined: this loop is the hot path)
+        d = d if d < dv else dv
+        new = rate + d
+        new = new if new > -rate_limit else -rate_limit  # rate limit
+        new = new if new < rate_limit else rate_limit
+        ang = angle + 0.5 * (rate + new) * h  # trapezoid
+        at_hi = ang >= hi
+        at_lo = ang <= lo
+        ang = ang if ang > lo else lo  # travel stops
+        ang = ang if ang < hi else hi
+        if (at_hi and new >= 0) or (at_lo and new <= 0):  # driving into a stop: held there
+            new = 0.0
+            if cmd != 0:
+                hits += 1
+        at_stop = at_hi or at_lo
+        angle = ang
+        rate = new
+        if path is not None:
+            path.append(ang)
+    return angle, rate, at_stop, hits
 
 
 # ---------------------------------------------------------------------------
@@ -333,7 +377,7 @@ class _FrameSensor:
         self.frames = 0  # frames exposed
         self.reports = 0  # frames reported
         self._next_tick = 0
-        self._acc = np.zeros(2)
+        self._acc_x = self._acc_y = 0.0  # sums over the exposure (average_exposure)
         self._acc_n = 0
         self._pipe: deque = deque()
 
@@ -352,32 +396,43 @@ class _FrameSensor:
         return int(math.ceil(j * self.ticks_per_frame - 1e-9))
 
     def step(self, x_true_nrad: float, y_true_nrad: float):
+        # called every tick for every sensor: plain floats throughout (no numpy scalars), the random
+        # draws one call each per frame, in the documented order
         k = self.tick
-        self.tick += 1
+        self.tick = k + 1
         if self.average_exposure:
-            self._acc[0] += x_true_nrad
-            self._acc[1] += y_true_nrad
+            self._acc_x += x_true_nrad
+            self._acc_y += y_true_nrad
             self._acc_n += 1
         if k < self._next_tick:
             return None
-        t = k * self.tick_s
         if self.average_exposure:
-            x, y = self._acc / self._acc_n
-            self._acc[:] = 0.0
+            x = self._acc_x / self._acc_n
+            y = self._acc_y / self._acc_n
+            self._acc_x = self._acc_y = 0.0
             self._acc_n = 0
         else:
             x, y = float(x_true_nrad), float(y_true_nrad)
-        nx, ny = self.rng.standard_normal(2)
-        lost = self.rng.random() < self.dropout_probability
-        seen = (abs(x) <= self.fov and abs(y) <= self.fov and not lost
-                and not any(a <= t < b for a, b in self.windows))
-        meas = (int(round(x + self.nea * nx)), int(round(y + self.nea * ny)), True) if seen else (0, 0, False)
+        rng = self.rng
+        nx, ny = rng.standard_normal(2).tolist()
+        lost = rng.random() < self.dropout_probability
+        fov = self.fov
+        seen = abs(x) <= fov and abs(y) <= fov and not lost
+        if seen and self.windows:
+            t = k * self.tick_s
+            seen = not any(a <= t < b for a, b in self.windows)
+        if seen:
+            nea = self.nea
+            meas = (round(x + nea * nx), round(y + nea * ny), True)  # round(float): an int, half to even
+        else:
+            meas = (0, 0, False)
         self.frames += 1
         self._next_tick = self._frame_tick(self.frames)
-        self._pipe.append(meas)
-        if len(self._pipe) > self.latency:
+        pipe = self._pipe
+        pipe.append(meas)
+        if len(pipe) > self.latency:
             self.reports += 1
-            return self._pipe.popleft()
+            return pipe.popleft()
         return None
 
 

@@ -31,6 +31,7 @@ from sim.pointing_plant import BeaconCamera, FineBeaconSensor, GimbalPlant, Stee
 from sim.vibration import MicroVibration
 
 XY_LIMIT_URAD = 1396263  # the X-Y gimbal's stops: +/- 80 deg
+REC_KEYS = ("err_x", "err_y", "d_x", "d_y", "paa_x", "paa_y", "state")  # PointingSim.rec, state last
 
 
 class MirrorAxes:
@@ -41,22 +42,26 @@ class MirrorAxes:
         self._phi = (float(plant.phi[0, 0]), float(plant.phi[0, 1]), float(plant.phi[1, 0]), float(plant.phi[1, 1]))
         self._gam = (float(plant.gamma[0]), float(plant.gamma[1]))
         self._lim = plant.travel
-        self._s = [(0.0, 0.0), (0.0, 0.0)]
+        self._x = (0.0, 0.0)  # per axis: (p, p' / w_n)
+        self._y = (0.0, 0.0)
 
     def step(self, cmd_x, cmd_y):
-        phi, gam, lim = self._phi, self._gam, self._lim
-        out = [0.0, 0.0]
-        for ax, u in ((0, cmd_x), (1, cmd_y)):
-            u = lim if u > lim else (-lim if u < -lim else u)
-            s0, s1 = self._s[ax]
-            p = phi[0] * s0 + phi[1] * s1 + gam[0] * u
-            v = phi[2] * s0 + phi[3] * s1 + gam[1] * u
-            if p > lim or p < -lim:
-                p = lim if p > lim else -lim
-                v = 0.0
-            self._s[ax] = (p, v)
-            out[ax] = p
-        return out[0], out[1]
+        self._x = x = self._axis(self._x, cmd_x)
+        self._y = y = self._axis(self._y, cmd_y)
+        return x[0], y[0]
+
+    def _axis(self, s, u):
+        """One tick of one axis from state ``s`` under command ``u``: the new state (p, p' / w_n)."""
+        lim = self._lim
+        u = lim if u > lim else (-lim if u < -lim else u)
+        f00, f01, f10, f11 = self._phi
+        g0, g1 = self._gam
+        s0, s1 = s
+        p = f00 * s0 + f01 * s1 + g0 * u
+        v = f10 * s0 + f11 * s1 + g1 * u
+        if p > lim or p < -lim:
+            return (lim if p > lim else -lim), 0.0
+        return p, v
 
 
 class PointingSim:
@@ -81,25 +86,27 @@ class PointingSim:
         self.fine = [FineBeaconSensor(rng_sens[b], tick_s=dt_s, frame_hz=fine_hz) for b in range(self.beams)]
         self.cam = [BeaconCamera(rng_sens[2 + b], tick_s=dt_s, frame_hz=cam_hz) for b in range(self.beams)]
         self._blk = None
-        self._pos = np.zeros((2, self.beams))  # mirror x, y per beam (nrad)
+        self._mx = [0.0] * self.beams  # mirror positions (nrad), per beam
+        self._my = [0.0] * self.beams
         self._ga = [0.0] * self.beams  # gimbal true angles (urad), this tick
         self._gc = [0.0] * self.beams
         self.rec = None
+        self._rows = None  # per beam: memoryviews of rec's rows (see begin)
+        # per beam: (fine sensor, camera) and the HAL registers they publish into
+        self._sensors = list(zip(self.fine, self.cam, hal.fine_sensor, hal.coarse_sensor))
         self._mirrors = [MirrorAxes(self.fsm) for _ in range(self.beams)]
         self._gimbal_every = max(1, int(round(0.01 / dt_s)))
         self._tick = 0
-        self._g_path = None  # the gimbal's angles at each tick of the present 10 ms window
+        self._g_path = None  # the gimbal's angles, ([a per beam], [c per beam]), at each tick of the 10 ms window
         self._enc = None
 
     def begin(self, steps: int):
         """Arrays for a run of ``steps`` ticks (truth error, disturbance, point-ahead, state)."""
         b = self.beams
-        self.rec = {
-            "err_x": np.zeros((b, steps), np.float32), "err_y": np.zeros((b, steps), np.float32),
-            "d_x": np.zeros((b, steps), np.float32), "d_y": np.zeros((b, steps), np.float32),
-            "paa_x": np.zeros((b, steps), np.float32), "paa_y": np.zeros((b, steps), np.float32),
-            "state": np.zeros((b, steps), np.int8),
-        }
+        self.rec = {key: np.zeros((b, steps), np.int8 if key == "state" else np.float32) for key in REC_KEYS}
+        # the per-tick writes go through memoryviews of the rows, in REC_KEYS order: the same C cast
+        # of the double to float32 as numpy's item assignment, at half its cost
+        self._rows = [tuple(memoryview(self.rec[key][i]) for key in REC_KEYS) for i in range(b)]
 
     def before(self, k: int, j: int, t_s: float):
         """Tick ``k`` of this run (``j``: index in the vibration block) at run time ``t_s``."""
@@ -109,18 +116,18 @@ class PointingSim:
             self._blk = (blk["x_nrad"].tolist(), blk["y_nrad"].tolist(), blk["wheel_freq_mhz"].tolist(),
                          blk["wheel_phase_q16"].tolist())
         vx, vy, wf, wp = self._blk
-        for w, tach in enumerate(hal.tachometers):
-            tach.freq_mhz = wf[w][j]
-            tach.phase_q16 = wp[w][j]
-        rec = self.rec
+        for tach, freq, phase in zip(hal.tachometers, wf, wp):
+            tach.freq_mhz = freq[j]
+            tach.phase_q16 = phase[j]
         geo = self.geometry
-        for b in range(self.beams):
+        bias_a, bias_c = self.bias
+        for b, (fine, cam, fine_hal, cam_hal) in enumerate(self._sensors):
             ga = self._ga[b]
             gc = self._gc[b]
             if geo is not None:
                 at, ct, px, py, el = geo.at(b, t_s)
-                at += self.bias[0]
-                ct += self.bias[1]
+                at += bias_a
+                ct += bias_c
                 beacon = el >= self.el_mask_deg
             else:
                 at, ct = ga, gc  # the beacon on the boresight: vibration only
@@ -129,57 +136,56 @@ class PointingSim:
             cos_c = math.cos(gc * 1e-6)
             ox = ((at - ga) * cos_c) * 1000.0 - vx[b][j]  # at the camera (no mirror), nrad
             oy = (ct - gc) * 1000.0 - vy[b][j]
-            mx = self._pos[0][b]
-            my = self._pos[1][b]
-            sx = ox - mx
-            sy = oy - my
-            rec["err_x"][b, k] = (sx + px * 1000.0) * 1e-3  # the quantum beam's truth error, urad
-            rec["err_y"][b, k] = (sy + py * 1000.0) * 1e-3
-            rec["d_x"][b, k] = ox * 1e-3
-            rec["d_y"][b, k] = oy * 1e-3
-            rec["paa_x"][b, k] = px
-            rec["paa_y"][b, k] = py
-            f = self.fine[b].step(sx if beacon else 1e12, sy)
+            sx = ox - self._mx[b]
+            sy = oy - self._my[b]
+            err_x, err_y, d_x, d_y, paa_x, paa_y, _ = self._rows[b]
+            err_x[k] = (sx + px * 1000.0) * 1e-3  # the quantum beam's truth error, urad
+            err_y[k] = (sy + py * 1000.0) * 1e-3
+            d_x[k] = ox * 1e-3
+            d_y[k] = oy * 1e-3
+            paa_x[k] = px
+            paa_y[k] = py
+            f = fine.step(sx if beacon else 1e12, sy)
             if f is not None:
-                hal.fine_sensor[b].publish(*f)
-            c = self.cam[b].step(ox if beacon else 1e12, oy)
+                fine_hal.publish(*f)
+            c = cam.step(ox if beacon else 1e12, oy)
             if c is not None:
-                hal.coarse_sensor[b].publish(*c)
+                cam_hal.publish(*c)
 
     def record_state(self, k: int, states):
-        for b, s in enumerate(states):
-            self.rec["state"][b, k] = s
+        for row, s in zip(self._rows, states):
+            row[-1][k] = s
 
     def after(self):
         """Move the mirror and the gimbal to the flight's commands for one tick."""
         hal = self.hal
-        # the mirror: SteeringMirrorPlant's exact discretisation, in plain floats (a numpy call per
-        # tick costs more than the arithmetic); same travel clamp and hard stop
-        pos = self._pos
+        # the mirror: SteeringMirrorPlant's exact discretisation, in plain floats (MirrorAxes)
         for b, m in enumerate(hal.fsm):
             x, y = self._mirrors[b].step(m.cmd_x_nrad, m.cmd_y_nrad)
-            pos[0][b] = x
-            pos[1][b] = y
+            self._mx[b] = x
+            self._my[b] = y
             m.x_nrad = int(x)
             m.y_nrad = int(y)
         # the gimbal: the flight commands its rate at 100 Hz, so the plant runs 10 ms ahead at each
         # command and the line of sight follows its 1 ms substeps tick by tick (smooth, as a gimbal is)
         g = hal.gimbal
         if self._tick == 0:
-            trace = []
-            self.gimbal.step(self._gimbal_every * self.dt_s, [gg.rate_az_urad_s for gg in g],
-                             [gg.rate_el_urad_s for gg in g], trace=trace)
-            per = max(1, len(trace) // self._gimbal_every)
-            self._g_path = [trace[min(len(trace) - 1, (i + 1) * per - 1)].tolist() for i in range(self._gimbal_every)]
-            ea, ec = self.gimbal.read_encoder()
-            self._enc = (ea.tolist(), ec.tolist())
-        ang = self._g_path[self._tick]
-        for b, gg in enumerate(g):
-            self._ga[b] = ang[b][0]
-            self._gc[b] = ang[b][1]
+            self._gimbal_window(g)
+        self._ga, self._gc = self._g_path[self._tick]
         self._tick += 1
         if self._tick >= self._gimbal_every:
             self._tick = 0
             for b, gg in enumerate(g):  # the encoders read the end of the window, as the next command sees it
-                gg.az_urad = int(self._enc[0][b])
-                gg.el_urad = int(self._enc[1][b])
+                gg.az_urad = self._enc[0][b]
+                gg.el_urad = self._enc[1][b]
+
+    def _gimbal_window(self, g):
+        """Step the gimbal plant over the next 10 ms window under the HAL gimbals' rate commands."""
+        trace = []
+        self.gimbal.step(self._gimbal_every * self.dt_s, [gg.rate_az_urad_s for gg in g],
+                         [gg.rate_el_urad_s for gg in g], trace=trace)
+        per = max(1, len(trace) // self._gimbal_every)
+        path = (trace[min(len(trace) - 1, (i + 1) * per - 1)] for i in range(self._gimbal_every))
+        self._g_path = [([a for a, _ in angles], [c for _, c in angles]) for angles in path]
+        ea, ec = self.gimbal.read_encoder()
+        self._enc = (ea.tolist(), ec.tolist())  # Python ints
