@@ -48,29 +48,37 @@ class PassData:
     note: str = ""
 
 
-def process_pass(tags_a: TimeTags, tags_b: TimeTags, mode: str, half_window_ps: int) -> PassData:
-    """Run steps 1-5 for one pass; a pass the stations cannot align returns a PassData with its note."""
+def process_pass(tags_a: TimeTags, tags_b: TimeTags, mode: str, half_window_ps: int, light_times=(None, None)) \
+        -> PassData:
+    """Run steps 1-5 for one pass; a pass the stations cannot align returns a PassData with its note.
+
+    ``light_times``: each station's predicted light time (clock_sync.predicted_light_time), to number
+    the sync pulses; without them the cross-correlation must find whole periods too (a wider search).
+    """
     if mode not in ("key", "bell"):
         raise ValueError(f"mode must be 'key' or 'bell', not {mode!r}")
     out = PassData()
     period_ps = int(tags_a.header["sync_period_ps"])
     mapped = []
-    for tags in (tags_a, tags_b):
+    for tags, lt in zip((tags_a, tags_b), light_times):
         t, ch = tags.photons()
         sync = tags.sync()
         try:
-            t_sat, keep = clock_sync.map_to_satellite(t, sync, period_ps)
+            t_sat, keep = clock_sync.map_to_satellite(t, sync, period_ps, lt)
         except clock_sync.SyncError as e:
             out.note = f"{tags.station}: {e}"
             return out
         mapped.append((t_sat, ch[keep], sync))
     (ta, cha, sync_a), (tb, chb, sync_b) = mapped
+    tb = tb + (tags_b.epoch_unix - tags_a.epoch_unix) * 1e12  # on A's epoch
     span_a = (sync_a[0], sync_a[-1])
     span_b = (sync_b[0], sync_b[-1])
     out.link_s = max(0.0, min(span_a[1] - span_a[0], span_b[1] - span_b[0])) * 1e-12
     out.messages_bits.append(len(tb) * (TIME_BITS + 1))  # B -> A: times and settings
+    # without predicted light times the pulse numbers can be off by the light-time difference: +/- 6 ms
+    search = clock_sync.SEARCH_PS if all(lt is not None for lt in light_times) else 60 * period_ps
     try:
-        al = clock_sync.align(ta, tb)
+        al = clock_sync.align(ta, tb, search)
     except clock_sync.SyncError as e:
         out.note = str(e)
         return out
@@ -82,7 +90,7 @@ def process_pass(tags_a: TimeTags, tags_b: TimeTags, mode: str, half_window_ps: 
     b, chb = b[order], chb[order]
     ia, ib = coincidence.find_coincidences(a, b, half_window_ps)
     out.coincidences = len(ia)
-    out.accidental_rate_hz = (al.accidental_per_bin * (2 * half_window_ps / clock_sync.COARSE_BIN_PS)
+    out.accidental_rate_hz = (al.accidental_per_bin * (2 * half_window_ps / 100_000)
                               / out.link_s) if out.link_s > 0 else 0.0
     sa, pa = cha[ia] // 2, cha[ia] % 2
     sb, pb = chb[ib] // 2, chb[ib] % 2

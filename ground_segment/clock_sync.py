@@ -11,16 +11,20 @@ all drop out together, since photon and pulse share the path and the clock.
 The pulse times are smoothed over ``SMOOTH_PULSES`` neighbours first (the
 sync detector's jitter; the light time is a straight line over milliseconds).
 
-What the pulses cannot give is left for the photons themselves: the first
-pulse's number is off by the light time over the period (a different whole
-number of periods at each station), and each station's photon and sync
-detectors have their own cable delays.  The two stations' mapped tags are
-cross-correlated (the C kernel's delay histogram, ground_segment/coincidence.py),
-first over +/- ``COARSE_RANGE_S`` in 100 ns bins, then +/- 200 ns in 50 ps bins
-around the peak, then per ``SEGMENT_S`` of the pass to fit an offset and a
-residual drift.  A pass without sync pulses cannot be aligned and says so.
+The first pulse is numbered from the station's clock less the light time the
+station predicts from the satellite's public orbit (it needs it anyway to
+point its telescope): both are good to microseconds, the period is 100 us.
+What the pulses cannot give is left for the photons themselves: each
+station's photon and sync detectors have their own cable delays.  The two
+stations' mapped tags are cross-correlated (the C kernel's delay histogram,
+ground_segment/coincidence.py) over +/- ``SEARCH_PS`` in 100 ps bins, summed
+over 1 ns (the jitter's width) to find the peak even when a pass gives a few
+coincidences only; then the centroid in 50 ps bins, then per ``SEGMENT_S`` of
+the pass an offset and the drift left over.  A pass without sync pulses, or
+without a peak standing clear of the accidentals, cannot be aligned and says so.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,21 +32,26 @@ import numpy as np
 from ground_segment import coincidence
 
 SMOOTH_PULSES = 101
-COARSE_RANGE_S = 6e-3  # light times of the two downlinks differ by < 5 ms (ranges < 2,000 km)
-COARSE_BIN_PS = 100_000
-FINE_RANGE_PS = 200_000
+SEARCH_PS = 2_000_000  # +/- 2 us: after the sync mapping only the detectors' delay difference is left
+SEARCH_BIN_PS = 100
+PEAK_WIDTH_BINS = 10  # 1 ns
 FINE_BIN_PS = 50
 SEGMENT_S = 60.0
 MAX_GAP_PS = 5_000_000_000  # photons further than 5 ms from a pulse are not mapped
-MIN_PEAK_SIGMA = 6.0  # a coarse peak must stand this far above the accidentals
+FALSE_PEAK_PROBABILITY = 1e-4  # of accidentals alone giving a window as full anywhere in the search
+MIN_PEAK_COUNTS = 5
 
 
 class SyncError(ValueError):
     """The tags cannot be put on the satellite's time scale (no pulses, no correlation peak)."""
 
 
-def map_to_satellite(t_ps, sync_ps, period_ps: int):
-    """Photon tags (station clock) -> emission times (satellite scale, up to a whole number of periods).
+def map_to_satellite(t_ps, sync_ps, period_ps: int, light_time_ps=None):
+    """Photon tags (station clock) -> emission times on the satellite's scale.
+
+    ``light_time_ps(t_ps)``: the station's predicted light time at a tag time,
+    to number the first pulse; None numbers it from the clock alone (the
+    result is then off by a whole number of periods).
 
     Returns ``(t_sat_ps float64, keep)``: ``keep`` selects the tags within the
     span of the received pulses (the others cannot be mapped and are dropped).
@@ -55,7 +64,8 @@ def map_to_satellite(t_ps, sync_ps, period_ps: int):
     steps = np.rint(gaps / period_ps).astype(np.int64)
     if np.any(steps < 1):
         raise SyncError("sync pulses closer than one period: not the satellite's pulse train")
-    n = np.concatenate([[0], np.cumsum(steps)]) + int(np.rint(sync[0] / period_ps))
+    lt = float(light_time_ps(float(sync[0]))) if light_time_ps is not None else 0.0
+    n = np.concatenate([[0], np.cumsum(steps)]) + int(np.rint((sync[0] - lt) / period_ps))
     # average pulse times and pulse numbers over the same neighbours: exact for a straight line,
     # whatever pulses are missing
     kern = np.ones(SMOOTH_PULSES) / SMOOTH_PULSES
@@ -78,12 +88,24 @@ class Alignment:
     drift: float  # residual fractional drift of B against A after the sync mapping
     t_mid_ps: float
     peak_counts: int
-    accidental_per_bin: float  # coarse-histogram background level (counts per 100 ns bin)
+    accidental_per_bin: float  # the correlation's level away from its peak, counts per 100 ns
     segments: int
 
     def shift(self, t_b_ps):
         """B's tags on A's scale."""
         return t_b_ps - (self.offset_ps + self.drift * (t_b_ps - self.t_mid_ps))
+
+
+def _poisson_sf(k: int, mu: float) -> float:
+    """P(X >= k) for X ~ Poisson(mu)."""
+    if mu <= 0:
+        return 0.0 if k > 0 else 1.0
+    term = math.exp(-mu)
+    cdf = 0.0
+    for i in range(k):
+        cdf += term
+        term *= mu / (i + 1)
+    return max(0.0, 1.0 - cdf)
 
 
 def _peak(hist, lo_ps, bin_ps):
@@ -95,24 +117,25 @@ def _peak(hist, lo_ps, bin_ps):
     return lo_ps + centre * bin_ps, int(hist[k])
 
 
-def align(t_a_ps, t_b_ps, coarse_range_s: float = COARSE_RANGE_S) -> Alignment:
+def align(t_a_ps, t_b_ps, search_ps: int = SEARCH_PS) -> Alignment:
     """Offset and drift of B's mapped tags against A's, by cross-correlation."""
     a = np.rint(np.asarray(t_a_ps)).astype(np.int64)
     b = np.rint(np.asarray(t_b_ps)).astype(np.int64)
     if len(a) == 0 or len(b) == 0:
         raise SyncError("no photons to correlate")
-    rng_ps = int(coarse_range_s * 1e12)
-    hist = coincidence.delay_histogram(a, b, rng_ps, COARSE_BIN_PS)
-    centre, peak = _peak(hist, -rng_ps, COARSE_BIN_PS)
-    bg = float(np.median(hist))
-    if peak < bg + MIN_PEAK_SIGMA * np.sqrt(bg + 1.0):
-        raise SyncError(f"no correlation peak between the stations (peak {peak} counts over {bg:.0f} background)")
-    # fine search around the coarse peak
-    k = int(np.argmax(hist))
-    coarse = -rng_ps + (k + 0.5) * COARSE_BIN_PS
-    fine = coincidence.delay_histogram(a, b + int(-coarse), FINE_RANGE_PS, FINE_BIN_PS)
-    off, _ = _peak(fine, -FINE_RANGE_PS, FINE_BIN_PS)
+    hist = coincidence.delay_histogram(a, b, search_ps, SEARCH_BIN_PS)
+    window = np.convolve(hist, np.ones(PEAK_WIDTH_BINS, np.int64), mode="valid")  # counts in 1 ns from bin k
+    k = int(np.argmax(window))
+    peak = int(window[k])
+    bg = float(np.median(window))
+    if peak < MIN_PEAK_COUNTS or len(window) * _poisson_sf(peak, bg) > FALSE_PEAK_PROBABILITY:
+        raise SyncError(f"no correlation peak between the stations ({peak} counts in the best 1 ns against "
+                        f"{bg:.2f} of accidentals)")
+    coarse = -search_ps + (k + PEAK_WIDTH_BINS / 2) * SEARCH_BIN_PS
+    fine = coincidence.delay_histogram(a, b - int(round(coarse)), 2_000, FINE_BIN_PS)
+    off, _ = _peak(fine, -2_000, FINE_BIN_PS)
     offset = coarse + off
+    bg_per_100ns = bg * (100_000 / (PEAK_WIDTH_BINS * SEARCH_BIN_PS))
     # per segment: the drift left after the sync mapping
     seg_ps = SEGMENT_S * 1e12
     t0, t1 = float(min(a[0], b[0])), float(max(a[-1], b[-1]))
@@ -136,4 +159,12 @@ def align(t_a_ps, t_b_ps, coarse_range_s: float = COARSE_RANGE_S) -> Alignment:
         x = np.asarray(mids) - t_mid
         slope, icpt = np.polyfit(x, np.asarray(offs), 1, w=np.sqrt(wts))
         drift, offset = float(slope), float(icpt)
-    return Alignment(float(offset), drift, t_mid, peak, bg, len(mids))
+    return Alignment(float(offset), drift, t_mid, peak, bg_per_100ns, len(mids))
+
+
+def predicted_light_time(orbit, station, epoch_unix: int):
+    """``f(t_ps) -> ps``: the light time from the satellite to ``station`` at a tag time, from the
+    satellite's public orbit (the prediction the station points its telescope with)."""
+    def f(t_ps):
+        return float(orbit.look(station, epoch_unix + t_ps * 1e-12).range_km) * 1e3 / 299_792_458.0 * 1e12
+    return f

@@ -61,13 +61,14 @@ class KeySession:
                "passes": len(self.passes), "aborted": False, "abort_reason": None, "note": "",
                "sifted_rate_bps": round(self.sifted_bits / contact_s, 4) if contact_s > 0 else None,
                "ec_disclosed_bits": None, "auth_cost_bits": 0, "verification_ok": None, "key_files": []}
+        notes = [p.note for p in self.passes if p.note]
         if self.mode != "key":
-            key["note"] = "Bell-test mode: the outcomes are public, no key is distilled"
+            key["note"] = "; ".join(["Bell-test mode: the outcomes are public, no key is distilled"] + notes)
             self.result = key
             return key
-        notes = [p.note for p in self.passes if p.note]
         if self.sifted_bits < 2:
-            key["note"] = "; ".join(notes + ["no sifted key: no coincidences with matching settings"])
+            key["note"] = "; ".join(notes + [f"{self.sifted_bits} sifted bit(s): too few coincidences with matching "
+                                             "settings to run error correction"])
             self.result = key
             return key
         a = np.concatenate([p.alice_bits for p in self.passes])

@@ -159,7 +159,7 @@ SCENARIOS = {
         Scenario("micius-2017", "Micius-class source over a Delingha-Lijiang common pass with the 2017 ground optics "
                  "(Yin et al. 2017): a Bell test, as the 2017 experiment ran",
                  preset="micius", phase_match_offset_k=-1.0, egse_permit=False, duration_s=0.0,
-                 stations=("Delingha", "Lijiang"), pass_after_utc="2021-04-27T12:00:00Z"),
+                 stations=("Delingha", "Lijiang"), pass_after_utc="2021-04-29T12:00:00Z"),
         Scenario("cubesat", "SpooQy-1-class source with a small downlink telescope over two portable stations at "
                  "Delingha and Nanshan (the Micius orbit stands in for a CubeSat's); phase matching 0.5 K above "
                  "nominal",
@@ -174,7 +174,7 @@ SCENARIOS = {
                  "over Delingha and Nanshan: the first 600 s of a two-hour common view",
                  preset="micius", phase_match_offset_k=-1.0, egse_permit=False, duration_s=0.0,
                  stations=("Delingha", "Nanshan"), pass_after_utc="2021-04-27T12:00:00Z",
-                 tle="meo-10000km.tle", ephemeris_step_s=20.0, contact_limit_s=600.0),
+                 tle="meo-10000km.tle", ephemeris_step_s=10.0, contact_limit_s=600.0),
     )
 }
 

@@ -375,3 +375,23 @@ def test_ephemeris_table(orbit, delingha, high_pass):
     assert orbit.ephemeris_table(delingha, t0, 25.0, 10.0)["t_s"].tolist() == [0.0, 10.0, 20.0]
     with pytest.raises(ValueError):
         orbit.ephemeris_table(delingha, t0, 60.0, 0.0)
+
+
+def test_sun_elevation_at_delingha():
+    """Low-precision Sun: local solar noon near 05:29 UTC (97.7 deg E), 90 - 37.4 + declination high."""
+    from sim.orbit import parse_utc, sun_elevation_deg
+    from sim.stations import get_station
+
+    d = get_station("Delingha")
+    assert float(sun_elevation_deg(d, parse_utc("2021-06-21T05:29:00Z"))) == pytest.approx(90 - 37.38 + 23.44, abs=0.3)
+    assert float(sun_elevation_deg(d, parse_utc("2021-04-27T18:00:00Z"))) < -30  # local midnight
+
+
+def test_scenario_passes_are_at_night():
+    from sim.orbit import sun_elevation_deg
+    from sim.scenarios import get_scenario
+
+    sc = get_scenario("micius-2020")
+    for cp in sc.common_passes(4):
+        for st in (cp.station_a, cp.station_b):
+            assert float(sun_elevation_deg(st, cp.start_unix)) < -12.0

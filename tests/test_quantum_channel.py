@@ -40,6 +40,14 @@ STATIONS = [("A", _station()), ("B", _station(clock_offset_s=-1.7e-6, clock_drif
 LINK = ql.Downlink(divergence_urad=10.0, tx_efficiency=0.7)
 
 
+def light_times(duration_s=30.0):
+    """The stations' predicted light time at a tag time (the synthetic geometry's, exactly)."""
+    geo = LineGeometry(duration_s)
+    frac = T0_UNIX - math.floor(T0_UNIX)
+    return [lambda t_ps, b=b: float(np.interp(t_ps * 1e-12 - frac, geo.t_s, geo.range_km[b])) * 1e15 / ql.C_M_S
+            for b in (0, 1)]
+
+
 def _run(tmp_path, mode="key", eve=0.0, seed=3, duration_s=30.0, rate_hz=1e7, phase=0.0, visibility=0.97,
          sync=True):
     geo = LineGeometry(duration_s)
@@ -76,7 +84,7 @@ def test_link_budget_pieces():
 
 def test_stations_recover_pairs_and_qber(tmp_path):
     (a, b), truth = _run(tmp_path)
-    pd = bbm92.process_pass(a, b, "key", 1000)
+    pd = bbm92.process_pass(a, b, "key", 1000, light_times())
     assert pd.note == ""
     assert pd.link_s == pytest.approx(30.0, abs=0.2)
     # every true pair found (the window holds > 4 sigma of the jitter), plus the accidentals
@@ -94,7 +102,7 @@ def test_stations_recover_pairs_and_qber(tmp_path):
 
 def test_eavesdropper_raises_the_error_rate(tmp_path):
     (a, b), truth = _run(tmp_path, eve=1.0)
-    pd = bbm92.process_pass(a, b, "key", 1000)
+    pd = bbm92.process_pass(a, b, "key", 1000, light_times())
     qber = float(np.mean(pd.alice_bits != pd.bob_bits))
     # intercept-resend of every photon: 25 % on the true pairs, on top of the intrinsic errors
     assert truth.eve_intercepted == truth.pairs_both
@@ -104,7 +112,7 @@ def test_eavesdropper_raises_the_error_rate(tmp_path):
 
 def test_bell_mode_violates_chsh(tmp_path):
     (a, b), truth = _run(tmp_path, mode="bell")
-    pd = bbm92.process_pass(a, b, "bell", 1000)
+    pd = bbm92.process_pass(a, b, "bell", 1000, light_times())
     s, sigma = bbm92.chsh(pd.bell_counts)
     # 2 sqrt(2) V for the pairs, 0 for the accidentals the window lets in
     acc = 2 * truth.expected_accidentals_sifted
@@ -113,13 +121,13 @@ def test_bell_mode_violates_chsh(tmp_path):
     assert (s - 2) / sigma > 5
     # an intercept-resend eavesdropper breaks the entanglement: no violation
     (a, b), _ = _run(tmp_path, mode="bell", eve=1.0, seed=4)
-    s_eve, sigma_eve = bbm92.chsh(bbm92.process_pass(a, b, "bell", 1000).bell_counts)
+    s_eve, sigma_eve = bbm92.chsh(bbm92.process_pass(a, b, "bell", 1000, light_times()).bell_counts)
     assert s_eve < 2.0 + 2 * sigma_eve
 
 
 def test_without_sync_pulses_the_pass_says_so(tmp_path):
     (a, b), _ = _run(tmp_path, sync=False, duration_s=5.0)
-    pd = bbm92.process_pass(a, b, "key", 1000)
+    pd = bbm92.process_pass(a, b, "key", 1000, light_times())
     assert pd.coincidences == 0
     assert "sync pulses" in pd.note
 

@@ -148,3 +148,18 @@ def test_bench_scenarios_keep_immediate_commands():
     assert plan.schedule == () and plan.geometry is None and plan.emission_window_s is None
     assert all(t == 0.0 for t, _, _ in plan.uplink) and plan.uplink[-1][1:] == ("SRC_MODE", {"mode": 1})
 
+
+
+def test_later_passes_start_warm_on_the_set_point_found():
+    from sim.scenarios import WARM_LEAD_S, warm
+
+    sc = get_scenario("micius-2020")
+    w = warm(sc, 297_144)
+    plan = w.plan(pass_index=1)
+    names = [(n, a) for _, n, a in plan.schedule]
+    assert ("PARAM_SET", {"pid": mdb.parameter("crystal_set_point_mk")[0], "value": 297_144}) in names
+    assert ("PARAM_SET", {"pid": mdb.parameter("autotune_on_ready")[0], "value": 0}) in names
+    sweep = [t for t, n, _ in plan.schedule if n == "SRC_RETARDER_SWEEP"]
+    assert len(sweep) == 1 and sweep[0] < plan.emission_window_s[0]
+    assert plan.emission_window_s[0] == WARM_LEAD_S
+    assert plan.common_pass == sc.common_passes(2)[1]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ground_segment import bbm92, timetags
+from ground_segment import bbm92, clock_sync, timetags
 from ground_segment.key_session import KeySession
 from tools.pass_run import run_pass
 
@@ -94,7 +94,9 @@ def test_the_stations_find_the_pairs_from_their_files_alone(whole_pass):
     paths = sorted((out / "tags" / "pass1").glob("*.tags"))
     assert [p.stem for p in paths] == ["Delingha", "Nanshan"]
     a, b = (timetags.read(out / "tags" / "pass1" / f"{n}.tags") for n in ("Delingha", "Nanshan"))
-    again = bbm92.process_pass(a, b, "key", 1000)
+    geo = keep[0][2].geometry
+    lts = [clock_sync.predicted_light_time(geo.orbit, st, t.epoch_unix) for st, t in zip(geo.stations, (a, b))]
+    again = bbm92.process_pass(a, b, "key", 1000, lts)
     assert again.coincidences == link["coincidences"] > 50
     assert len(again.alice_bits) == key["sifted_bits"]
     # the simulator's pairs are all found: coincidences = true pairs + the accidentals the ground estimates
@@ -132,13 +134,13 @@ def test_a_run_without_contact_says_so(tmp_path):
 
 def _synthetic_session(tmp_path, n_passes, eve=0.0):
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_quantum_channel import _run
+    from test_quantum_channel import _run, light_times
 
     s = KeySession("key")
     contact = 0.0
     for k in range(n_passes):
         (a, b), truth = _run(tmp_path, eve=eve, seed=10 + k, rate_hz=1.5e7)
-        pd = bbm92.process_pass(a, b, "key", 1000)
+        pd = bbm92.process_pass(a, b, "key", 1000, light_times())
         s.add_pass(pd, truth)
         contact += pd.link_s
     return s, contact

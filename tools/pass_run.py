@@ -106,7 +106,7 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
     """
     import numpy as np
 
-    from ground_segment import bbm92, timetags
+    from ground_segment import bbm92, clock_sync, timetags
     from ground_segment.key_session import KeySession
     from ground_segment.pass_archive import PassArchive
     from sim.downlinks import write_tags
@@ -179,7 +179,10 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
             except ValueError as e:  # an empty file: nothing detected at that station
                 pd = bbm92.PassData(note=str(e))
             else:
-                pd = bbm92.process_pass(tags[0], tags[1], eff_mode, int(round(spec.half_window_s * 1e12)))
+                # each station predicts its light time from the satellite's public orbit (the TLE)
+                lts = [clock_sync.predicted_light_time(plan.geometry.orbit, st, t.epoch_unix)
+                       for st, t in zip(plan.geometry.stations, tags)]
+                pd = bbm92.process_pass(tags[0], tags[1], eff_mode, int(round(spec.half_window_s * 1e12)), lts)
             session.add_pass(pd, truth)
             contact_s += pd.link_s
             row.update(_pass_row(pd, truth))
