@@ -25,6 +25,7 @@ QBER_PRIOR = 0.045  # the stations' expectation before error correction ([Yin202
 F_PRIOR = 1.12  # Cascade's efficiency at a few thousand bits (ground_segment/cascade.py, measured)
 QBER_ABORT = 0.11  # BBM92's asymptotic threshold with one-way post-processing
 EPSILON = 1e-10
+READY_MARGIN = 1.4  # the measured QBER and f may be worse than the priors: keep this much more than the bound needs
 AUTH_SCHEME = "transcript"  # one Wegman-Carter tag per direction over the whole exchange (docs/key_distillation.md)
 
 
@@ -52,7 +53,7 @@ class KeySession:
 
     def ready(self) -> bool:
         need = self.needed_bits()
-        return self.mode == "key" and need is not None and self.sifted_bits >= 1.15 * need
+        return self.mode == "key" and need is not None and self.sifted_bits >= READY_MARGIN * need
 
     def distil(self, contact_s: float, keys_dir, station_names) -> dict:
         """Run the distillation on everything kept; write the keys; return the summary's "key" section."""
