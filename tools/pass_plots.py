@@ -8,6 +8,8 @@ Passes are drawn one after the other on a common axis of run time, with the
 time between them left out.
 """
 
+import warnings
+
 import numpy as np
 
 
@@ -42,8 +44,9 @@ def plot(plot_data, session, path) -> bool:
             n = len(e) // 1000 * 1000
             if n:
                 ee = np.where(fine[:n], e[:n], np.nan).reshape(-1, 1000)
-                with np.errstate(invalid="ignore"):
-                    rms = np.sqrt(np.nanmean(ee ** 2, axis=1)) if np.any(np.isfinite(ee)) else np.full(len(ee), np.nan)
+                with warnings.catch_warnings():  # seconds without fine track are all NaN: left blank
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    rms = np.sqrt(np.nanmean(ee ** 2, axis=1))
                 ax[2].plot(offset + np.arange(len(rms)) + 0.5, rms, color=colours[b], label=lab)
         # ground-measured coincidences and the key (t of coincidences: since A's first mapped pulse)
         t_first = _first_sync_s(s)
