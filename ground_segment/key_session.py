@@ -12,9 +12,11 @@ correction has run, and that discloses parities.
 
 The key is refused (``aborted``) only for security: the QBER that error
 correction found above ``QBER_ABORT``, an eavesdropper's mark.  Too little key
-gives ``secret_bits`` 0 with the reason in ``note``.  Authentication of every
-classical message (sifting included) is paid from the key: one tag per direction over
-each stage's transcript, checked before the key is used.
+gives ``secret_bits`` 0 with the reason in ``note``.  ``secret_bits`` is the
+finite-key bound (the figure the 2020 experiment published); authentication of
+every classical message (one Wegman-Carter transcript over the session, sifting
+included) is paid from a pre-shared pool that the distilled key refills first,
+and ``net_secret_bits``, what is left, is written to the key files.
 """
 
 import numpy as np
@@ -61,7 +63,8 @@ class KeySession:
                "asymptotic_rate_bps": None, "ec_efficiency": None, "finite_key_epsilon": self.epsilon,
                "passes": len(self.passes), "aborted": False, "abort_reason": None, "note": "",
                "sifted_rate_bps": round(self.sifted_bits / contact_s, 4) if contact_s > 0 else None,
-               "ec_disclosed_bits": None, "auth_cost_bits": 0, "verification_ok": None, "key_files": []}
+               "ec_disclosed_bits": None, "auth_cost_bits": 0, "net_secret_bits": 0, "verification_ok": None,
+               "key_files": []}
         notes = [p.note for p in self.passes if p.note]
         if self.mode != "key":
             key["note"] = "; ".join(["Bell-test mode: the outcomes are public, no key is distilled"] + notes)
@@ -85,9 +88,15 @@ class KeySession:
         for p in self.passes:
             self._errors.append(flags[start:start + len(p.alice_bits)])
             start += len(p.alice_bits)
-        sift_msgs = [m for p in self.passes for m in p.messages_bits]
-        sift_auth = authentication.auth_cost_bits(sift_msgs, scheme=AUTH_SCHEME)
-        secret = max(0, dr.secret_bits - sift_auth)
+        # one Wegman-Carter transcript over every classical message of the session (sifting of every pass,
+        # error correction, verification), checked before the key is released: the pre-shared
+        # authentication pool pays it, and is refilled from the distilled key
+        messages = [m for p in self.passes for m in p.messages_bits] + list(dr.message_sizes)
+        auth_cost = authentication.auth_cost_bits(messages, scheme=AUTH_SCHEME)
+        gross = 0 if dr.aborted else int(dr.gross_secret_bits)  # the finite-key bound
+        net = max(0, min(gross - auth_cost, len(dr.alice_key) + dr.auth_cost_bits))
+        key_a = np.concatenate([dr.alice_key, np.zeros(0, np.uint8)])[:net]
+        key_b = np.concatenate([dr.bob_key, np.zeros(0, np.uint8)])[:net]
         asym = distill.fk.asymptotic_bits(dr.sifted_bits, dr.qber, dr.ec_efficiency) if np.isfinite(
             dr.ec_efficiency) else None
         key.update({
@@ -95,24 +104,28 @@ class KeySession:
             "ec_efficiency": None if not np.isfinite(dr.ec_efficiency) else round(dr.ec_efficiency, 4),
             "asymptotic_rate_bps": None if asym is None or contact_s <= 0 else round(asym / contact_s, 4),
             "verification_ok": dr.verification_ok, "aborted": dr.aborted, "abort_reason": dr.abort_reason or None,
-            "gross_secret_bits": dr.gross_secret_bits, "auth_cost_bits": dr.auth_cost_bits + sift_auth,
-            "secret_bits": secret, "secret_rate_bps": round(secret / contact_s, 5) if contact_s > 0 else 0.0,
+            "auth_cost_bits": auth_cost, "secret_bits": gross,
+            "secret_rate_bps": round(gross / contact_s, 5) if contact_s > 0 else 0.0,
+            "net_secret_bits": int(len(key_a)),
         })
         if dr.aborted:
-            key["secret_bits"], key["secret_rate_bps"] = 0, 0.0
             key["note"] = f"key refused, alarm raised: {dr.abort_reason}"
-        elif secret == 0:
+        elif gross == 0:
             need = self.needed_bits()
             more = f"; at QBER {QBER_PRIOR:.3f} and f {F_PRIOR} the bound needs about {need} sifted bits" if need else ""
-            key["note"] = (dr.note or "the finite-key bound leaves nothing after authentication") + \
+            key["note"] = (dr.note or "the finite-key bound is not positive") + \
                 f" ({self.sifted_bits} sifted bits kept{more})"
+        elif len(key_a) == 0:
+            key["note"] = (f"{gross} secret bits from {self.sifted_bits} sifted, all taken to refill the "
+                           f"authentication pool ({auth_cost} bits): no net key")
         else:
             keys_dir.mkdir(parents=True, exist_ok=True)
-            for name, bits in zip(station_names, (dr.alice_key[:secret], dr.bob_key[:secret])):
+            for name, bits in zip(station_names, (key_a, key_b)):
                 path = keys_dir / f"{name}.key"
                 distill.write_key(path, bits)
                 key["key_files"].append(str(path.relative_to(keys_dir.parent)))
-            key["note"] = f"{secret} secret bits from {self.sifted_bits} sifted over {len(self.passes)} pass(es)"
+            key["note"] = (f"{gross} secret bits from {self.sifted_bits} sifted over {len(self.passes)} pass(es); "
+                           f"{auth_cost} refill the authentication pool, {len(key_a)} written to keys/")
         if notes:
             key["note"] += "; " + "; ".join(notes)
         self.result = key

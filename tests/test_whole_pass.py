@@ -151,7 +151,8 @@ def test_keys_are_distilled_identical_and_shrink_as_the_bound_demands(tmp_path):
     key = s.distil(contact, tmp_path / "keys", ["A", "B"])
     assert key["secret_bits"] > 0 and not key["aborted"]
     ka, kb = ((tmp_path / f).read_bytes() for f in key["key_files"])
-    assert ka == kb and len(ka) == math.ceil(key["secret_bits"] / 8)
+    assert ka == kb and len(ka) == math.ceil(key["net_secret_bits"] / 8)
+    assert key["net_secret_bits"] == key["secret_bits"] - key["auth_cost_bits"]
     # below the asymptotic figure, and f is Cascade's
     assert key["secret_bits"] < key["asymptotic_rate_bps"] * contact
     assert 1.0 < key["ec_efficiency"] < 1.3
