@@ -215,24 +215,83 @@ class FakeWatchdog(_hi.Watchdog):
         return self.cause
 
 
+class PowerCut(Exception):
+    """Raised by ``FakeNvStore.write`` when an armed power cut fires.
+
+    It stands for the brown-out: the processor stops in the middle of the write,
+    so the code after it never runs.  A test catches it and "reboots" by building
+    fresh RAM-side objects on the same store, whose bytes survive.
+    """
+
+
 class FakeNvStore(_hi.NonVolatileStore):
+    """Non-volatile bytes in a bytearray, with power-cut and corruption injection.
+
+    Writes land one byte at a time in address order, like a byte-programmed
+    FRAM or a page program that stops part-way.  ``power_cut_after(n)`` arms a
+    cut: counting from the arming, across as many ``write`` calls as it takes,
+    the n-th byte written is the last one that lands; the next byte (if
+    ``torn`` is an int, that byte lands as ``torn`` instead, a half-programmed
+    cell) raises ``PowerCut`` and nothing more of the operation is written.
+    The cut disarms itself when it fires (the device has rebooted).
+    Reads, writes and injection allocate nothing.
+    """
+
     def __init__(self, size=4096):
         self.size = size
         self.mem = bytearray(b"\xff" * size)  # erased flash reads 0xFF
+        self.bytes_written = 0  # bytes landed since construction (all writes)
+        self.power_cuts = 0  # cuts that have fired
+        self._cut_left = -1  # bytes still allowed to land before the cut; -1: no cut armed
+        self._torn = -1  # value of the half-written byte at the cut; -1: none
 
     def _check(self, offset, n):
         if offset < 0 or offset + n > self.size:
             raise ValueError("nvstore: %d bytes at %d outside %d" % (n, offset, self.size))
 
+    def power_cut_after(self, n, torn=None):
+        """Arm a cut after ``n`` more bytes have landed (``None``: disarm)."""
+        if n is None:
+            self._cut_left = -1
+            self._torn = -1
+            return
+        if n < 0:
+            raise ValueError("nvstore: power cut after %d bytes" % n)
+        self._cut_left = n
+        self._torn = -1 if torn is None else torn & 0xFF
+
+    def corrupt(self, offset, xor=0x01):
+        """Flip bits of one stored byte (radiation upset, worn cell)."""
+        self._check(offset, 1)
+        self.mem[offset] ^= xor
+
     def readinto(self, offset, buf):
         n = len(buf)
         self._check(offset, n)
-        buf[:] = self.mem[offset:offset + n]
+        mem = self.mem
+        i = 0
+        while i < n:
+            buf[i] = mem[offset + i]
+            i += 1
 
     def write(self, offset, data):
         n = len(data)
         self._check(offset, n)
-        self.mem[offset:offset + n] = data
+        mem = self.mem
+        i = 0
+        while i < n:
+            if self._cut_left == 0:
+                if self._torn >= 0:
+                    mem[offset + i] = self._torn
+                self._cut_left = -1
+                self._torn = -1
+                self.power_cuts += 1
+                raise PowerCut()
+            mem[offset + i] = data[i]
+            self.bytes_written += 1
+            if self._cut_left > 0:
+                self._cut_left -= 1
+            i += 1
 
 
 class FakeLink(_hi.ByteLink):

@@ -164,14 +164,26 @@ class Watchdog:
 
 
 class NonVolatileStore:
-    """Byte-addressed non-volatile memory (flash partition or FRAM)."""
+    """Byte-addressed non-volatile memory (flash partition or FRAM).
+
+    No erase step: any byte may be rewritten (a backend on raw flash hides the
+    sector erase, see docs/hal.md).  What callers may assume about a power cut
+    during ``write``: the bytes of that call land in address order, so the
+    range holds some prefix of the new bytes over the old ones (and the byte at
+    the cut may be garbage); bytes outside the range are untouched.  Nothing
+    more: a record that must survive a cut keeps a second copy elsewhere
+    (payload/nv_store.py).  Foreground only; ``readinto`` fills a caller-owned
+    buffer.
+    """
 
     size = 0  # bytes
 
     def readinto(self, offset, buf):
+        """Fill ``buf`` with ``len(buf)`` bytes from ``offset``; ValueError outside ``size``."""
         raise NotImplementedError
 
     def write(self, offset, data):
+        """Store ``data`` at ``offset``; ValueError outside ``size``."""
         raise NotImplementedError
 
 
