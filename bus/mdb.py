@@ -32,7 +32,9 @@ from bus.compat import const
 SPACECRAFT_ID = const(0x1A5)  # 10-bit TC/TM SCID (not assigned by SANA: emulation only)
 TM_FRAME_LEN = const(1115)  # octets, fixed, including header, OCF and FECF
 TC_FRAME_MAX_LEN = const(512)  # octets; the board's TC buffer
-TC_PACKET_MAX_LEN = const(504)  # octets: one packet per frame, less header 5, segment header 1, FECF 2
+TC_PACKET_MAX_LEN = const(482)  # octets: one packet per frame, less header 5, segment header 1,
+#   security header 6, MAC 16 (bus.sdls), FECF 2
+TC_AUTH_SPI_DEFAULT = const(1)  # SPI the ground signs with unless told otherwise (bus.sdls, docs/security.md)
 SCHEDULE_MAX_ACTIVITIES = const(16)  # service 11: time-tagged commands the payload holds at once
 SCHEDULE_SLOT_LEN = const(256)  # service 11: largest time-tagged TC packet (octets)
 TC_VCID = const(0)  # the one TC virtual channel (COP-1 on it)
@@ -51,6 +53,7 @@ APID_MANAGER = const(0x010)  # payload manager: scheduler, time, test, parameter
 APID_SOURCE = const(0x020)  # entangled-photon source
 APID_POINTING = const(0x030)  # acquisition, pointing and tracking
 APID_FDIR = const(0x040)  # fault management
+APID_SECURITY = const(0x050)  # key store and TC authentication (SDLS)
 APID_IDLE = const(0x7FF)
 
 APPLICATIONS = (
@@ -59,6 +62,7 @@ APPLICATIONS = (
     (APID_SOURCE, "source", "entangled-photon source controller"),
     (APID_POINTING, "pointing", "acquisition, pointing and tracking of the two quantum beams"),
     (APID_FDIR, "fdir", "fault detection, isolation and recovery"),
+    (APID_SECURITY, "security", "key store and telecommand authentication (SDLS style)"),
 )
 
 TYPE_FORMATS = {"u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i", "f32": "f"}
@@ -102,6 +106,9 @@ FAIL_EPHEM_ELEVATION = const(0x011E)
 FAIL_EPHEM_SIZE = const(0x011F)
 FAIL_EPHEM_STALE = const(0x0120)
 FAIL_SYNC_NO_BEAM = const(0x0121)
+FAIL_SEC_SPI = const(0x0122)
+FAIL_SEC_NONCE = const(0x0123)
+FAIL_SEC_LAST_SPI = const(0x0124)
 FAIL_INTERNAL = const(0x01FF)
 CRYSTAL_SET_POINT_LIMITS_MK = (288150, 333150)  # settable crystal set points; scans stay inside
 FAILURES = (
@@ -139,6 +146,9 @@ FAILURES = (
     (FAIL_EPHEM_SIZE, "EPHEMERIS_SIZE", "step outside 100..10000 ms, points outside 2..256, or bad epoch"),
     (FAIL_EPHEM_STALE, "EPHEMERIS_STALE", "the ephemeris does not cover the present on-board time"),
     (FAIL_SYNC_NO_BEAM, "SYNC_NO_BEAM", "no beam is started (APT_START first): the sync laser would have no station to aim at"),
+    (FAIL_SEC_SPI, "SEC_SPI_INVALID", "no such SPI: SPIs 1..3 authenticate frames (slot 0 is the KEK)"),
+    (FAIL_SEC_NONCE, "SEC_NONCE_REUSED", "key-load nonce not larger than the last one: a keystream is never reused"),
+    (FAIL_SEC_LAST_SPI, "SEC_LAST_SPI", "disabling the last enabled SPI would lock the uplink out"),
     (FAIL_INTERNAL, "INTERNAL_ERROR", "the command's handler failed on board (a flight software fault)"),
 )
 
@@ -294,6 +304,21 @@ PARAMETERS = (
     # fdir (0x0400..)
     (0x0401, "fdir_cmd_accepted", "u16", "", "fdir.cmd_accepted", None, None, None, "commands accepted by FDIR"),
     (0x0402, "fdir_cmd_rejected", "u16", "", "fdir.cmd_rejected", None, None, None, "commands rejected by FDIR"),
+    # security (0x0500..)
+    (0x0501, "sec_cmd_accepted", "u16", "", "security.cmd_accepted", None, None, None, "commands accepted by the security application"),
+    (0x0502, "sec_cmd_rejected", "u16", "", "security.cmd_rejected", None, None, None, "commands rejected by the security application"),
+    (0x0503, "sec_frames_accepted", "u16", "", "sdls.accepted", None, None, None, "TC frames whose MAC and sequence number passed"),
+    (0x0504, "sec_bad_mac", "u16", "", "sdls.bad_mac", None, (0, 0, 0, 1), None, "TC frames rejected: MAC check failed (forged or wrong key)"),
+    (0x0505, "sec_replayed", "u16", "", "sdls.replayed", None, (0, 0, 0, 1), None, "TC frames rejected: sequence number replayed or outside the window"),
+    (0x0506, "sec_truncated", "u16", "", "sdls.truncated", None, (0, 0, 0, 1), None, "TC frames rejected: too short for security header and MAC"),
+    (0x0507, "sec_bad_spi", "u16", "", "sdls.bad_spi", None, (0, 0, 0, 1), None, "TC frames rejected: unknown or disabled SPI"),
+    (0x0508, "sec_spi_enabled", "u8", "", "keys.spi_enabled_mask", None, None, None, "enabled SPIs: bit 1 SPI 1, bit 2 SPI 2, bit 3 SPI 3"),
+    (0x0509, "sec_key_loads", "u16", "", "keys.key_loads", None, None, None, "keys changed by SEC_KEY_LOAD since boot"),
+    (0x050A, "sec_last_sn_1", "u32", "", "keys.last_sn_1", None, None, None, "last accepted anti-replay sequence number, SPI 1"),
+    (0x050B, "sec_last_sn_2", "u32", "", "keys.last_sn_2", None, None, None, "last accepted anti-replay sequence number, SPI 2"),
+    (0x050C, "sec_last_sn_3", "u32", "", "keys.last_sn_3", None, None, None, "last accepted anti-replay sequence number, SPI 3"),
+    (0x050D, "sec_auth_required", "u8", "", "link.tc_auth", _ONOFF, None, None, "space-link TC frames must be authenticated (flight: ON)"),
+    (0x050E, "lab_port_enabled", "u8", "", "link.lab_enabled", _ONOFF, None, None, "unauthenticated lab port open (flight: OFF)"),
 )
 
 # -- housekeeping packets (TM[3,25]) -------------------------------------------------------
@@ -318,6 +343,10 @@ HOUSEKEEPING = (
         "tone1_mhz", "gimbal0_rate_a", "gimbal0_rate_c", "gimbal1_rate_a", "gimbal1_rate_c", "beacon_on",
         "emission_permitted", "beam0_missed", "beam1_missed", "sync_laser_on", "sync_laser_armed")),
     (4, APID_FDIR, "HK_FDIR", 10, ("fdir_cmd_accepted", "fdir_cmd_rejected")),
+    (5, APID_SECURITY, "HK_SECURITY", 10, (
+        "sec_cmd_accepted", "sec_cmd_rejected", "sec_frames_accepted", "sec_bad_mac", "sec_replayed",
+        "sec_truncated", "sec_bad_spi", "sec_spi_enabled", "sec_key_loads", "sec_last_sn_1", "sec_last_sn_2",
+        "sec_last_sn_3", "sec_auth_required", "lab_port_enabled")),
 )
 
 # -- commands -----------------------------------------------------------------------
@@ -377,6 +406,16 @@ COMMANDS = (
     ("FDIR_NOOP", APID_FDIR, 8, 1, 0, (), False, "no operation"),
     ("FDIR_RESET_COUNTERS", APID_FDIR, 8, 1, 1, (), False, "reset the FDIR counters"),
     ("FDIR_PING", APID_FDIR, 17, 1, None, (), False, "are-you-alive"),
+    ("SEC_NOOP", APID_SECURITY, 8, 1, 0, (), False, "no operation"),
+    ("SEC_RESET_COUNTERS", APID_SECURITY, 8, 1, 1, (), False,
+     "reset the security counters (rejections; never the anti-replay sequence numbers)"),
+    ("SEC_PING", APID_SECURITY, 17, 1, None, (), False, "are-you-alive"),
+    ("SEC_KEY_LOAD", APID_SECURITY, 8, 1, 2, (("spi", "u16", 1, 3, ""), ("nonce", "u32", 1, 0xFFFFFFFF, ""))
+     + tuple(("wk%d" % i, "u32", 0, 0xFFFFFFFF, "") for i in range(8)), False,
+     "new 32-octet key for an SPI, wrapped under the KEK: wk0..wk7 = key xor HMAC-SHA256(KEK, 'QSAT-KW' spi nonce 0) "
+     "(docs/security.md); nonce larger than the last key load's; 'qsat tc SEC_KEY_LOAD spi=N key=HEX' has the station build it"),
+    ("SEC_SPI_ENABLE", APID_SECURITY, 8, 1, 3, (("spi", "u16", 1, 3, ""), ("on", "u8", 0, 1, "")), False,
+     "accept (1) or reject (0) frames authenticated with an SPI; the last enabled SPI cannot be disabled"),
     # service 3 (manager owns housekeeping generation)
     ("HK_ENABLE", APID_MANAGER, 3, 5, None, (("n", "u8", 1, 1, ""), _SID), False, "enable periodic generation of a housekeeping packet"),
     ("HK_DISABLE", APID_MANAGER, 3, 6, None, (("n", "u8", 1, 1, ""), _SID), False, "disable periodic generation of a housekeeping packet"),
@@ -450,6 +489,14 @@ EVENTS = (
     (0x04F0, "EV_FDIR_NOOP", 1, APID_FDIR, (), "FDIR no-op"),
     (0x04F1, "EV_FDIR_RESET", 1, APID_FDIR, (), "FDIR counters reset"),
     (0x04F2, "EV_FDIR_LENGTH", 2, APID_FDIR, (("expected", "u16"), ("actual", "u16")), "FDIR command of wrong length"),
+    (0x05F0, "EV_SEC_NOOP", 1, APID_SECURITY, (), "security no-op"),
+    (0x05F1, "EV_SEC_RESET", 1, APID_SECURITY, (), "security counters reset"),
+    (0x05F2, "EV_SEC_LENGTH", 2, APID_SECURITY, (("expected", "u16"), ("actual", "u16")), "security command of wrong length"),
+    (0x0501, "EV_SEC_REJECTED", 3, APID_SECURITY, (("reason", "u8"), ("spi", "u16"), ("sn", "u32")),
+     "TC frame rejected by the authentication check before its packets ran: reason 32 truncated, 33 unknown or "
+     "disabled SPI, 34 MAC check failed, 35 sequence number replayed (bus.sdls SEC_*); at most one a second"),
+    (0x0502, "EV_SEC_KEY_LOADED", 2, APID_SECURITY, (("spi", "u16"), ("nonce", "u32")), "new key in force for an SPI"),
+    (0x0503, "EV_SEC_SPI_STATE", 2, APID_SECURITY, (("spi", "u16"), ("on", "u8")), "SPI enabled or disabled"),
 )
 
 

@@ -50,6 +50,9 @@ def generate() -> str:
     w(f"| TM transfer frame length (CCSDS 132.0-B) | {mdb.TM_FRAME_LEN} octets, fixed: 6 header + data + 4 OCF (CLCW) + 2 FECF |")
     w(f"| TC transfer frame maximum length (CCSDS 232.0-B) | {mdb.TC_FRAME_MAX_LEN} octets, with segment header and FECF |")
     w(f"| TC packet maximum length | {mdb.TC_PACKET_MAX_LEN} octets (one unsegmented packet per frame) |")
+    w("| TC authentication (SDLS style, docs/security.md) | Type-AD/BD frames: security header (SPI u16, anti-replay "
+      "sequence number u32) after the segment header, MAC trailer (16 octets: HMAC-SHA256 over primary header, "
+      "segment header, security header and data) before the FECF; Type-BC frames unsecured |")
     w(f"| TC virtual channel | {mdb.TC_VCID}, COP-1 (FARM-1 window {mdb.FARM_WINDOW}) |")
     w(f"| TM virtual channel {mdb.VC_REALTIME} | real time: housekeeping, events, verification, reports |")
     w(f"| TM virtual channel {mdb.VC_PLAYBACK} | stored playback (packet store) |")

@@ -10,8 +10,15 @@ raw frame and packet.
 
 Uplink: operator commands become PUS TCs, FOP-1 (``bus.fop``) wraps them in
 Type-AD frames with sequence numbers and retransmits them on T1 until the CLCW
-acknowledges them, and each frame goes out as a CLTU (``bus.cltu``) on UDP
-(7302).  The AD service starts by itself on the first CLCW, adopting the
+acknowledges them; each transmission is then authenticated (``bus.sdls``:
+security header with SPI and a fresh anti-replay sequence number, HMAC-SHA256
+MAC; keys and counters from the key file, ``ground_segment.sdls``, default
+``ground_keys.json``, created with the laboratory keys on first use) and goes
+out as a CLTU (``bus.cltu``) on UDP (7302).  ``authenticate=False`` sends
+plain frames (a payload built without ``tc_auth``).  An EV_SEC_REJECTED event
+naming the sequence number of a command's frame ends that command at once
+with the reason ("rejected on board: MAC check failed (SPI 1)"); the station
+keeps its sequence numbers above the board's (HK sec_last_sn_*).  The AD service starts by itself on the first CLCW, adopting the
 FARM's V(R); after an alert it restarts the same way (with Unlock after a
 lockout).
 
@@ -41,6 +48,7 @@ from bus import mdb
 from bus.cltu import cltu_encode
 from bus.tm_frame import TmFrameReader
 from ground_segment.commanding import CommandError, build_tc, failure_reason
+from ground_segment.sdls import DEFAULT_KEY_FILE, FrameSigner, GroundKeys, rejection_text
 
 STAGES = {1: "acceptance", 3: "start", 5: "progress", 7: "completion"}
 
@@ -58,11 +66,14 @@ class PendingCommand:
         self.row_id = row_id  # archive command history row
         self.writer = writer  # the requesting tool's stream (None: fire and forget)
         self.done = False
+        self.stages = 0  # verification reports received
+        self.sec_reject = None  # reason of an EV_SEC_REJECTED seen for one of its frames
 
 
 class GroundStation:
     def __init__(self, archive_path="ground.sqlite", host="127.0.0.1", tm_port=mdb.PORT_SPACE_TM,
-                 tc_port=mdb.PORT_SPACE_TC, ops_port=mdb.PORT_GROUND_OPS, use_cltu=True, persistence=2):
+                 tc_port=mdb.PORT_SPACE_TC, ops_port=mdb.PORT_GROUND_OPS, use_cltu=True, persistence=2,
+                 key_file=DEFAULT_KEY_FILE, authenticate=True, spi=None):
         from ground_segment.archive import Archive
         from ground_segment.limits import LimitMonitor
         from ground_segment.mdb_decode import Decoder
@@ -89,6 +100,13 @@ class GroundStation:
         self._t0 = time.monotonic()
         self._tc_sock = None
         self._needs_unlock = False
+        # TC authentication (docs/security.md)
+        self.keys = GroundKeys(key_file) if authenticate else None
+        self.signer = FrameSigner(self.keys, spi) if authenticate else None
+        self._sn_request: dict[int, tuple[int, int]] = {}  # SN of a signed frame -> (APID, seq count) it carried
+        self.sec_rejections: list[str] = []  # reasons from EV_SEC_REJECTED, latest last
+        self.counters["tc_frames_signed"] = 0
+        self.counters["sec_rejections"] = 0
 
     # -- time ------------------------------------------------------------------------
     def _now_ms(self) -> int:
@@ -96,6 +114,17 @@ class GroundStation:
 
     # -- uplink ----------------------------------------------------------------------
     def _uplink(self, frame: bytes) -> None:
+        if self.signer is not None:
+            plain = frame
+            frame = self.signer.sign(plain)
+            sn = self.signer.last_sn
+            if sn is not None:
+                self.counters["tc_frames_signed"] += 1
+                if len(plain) >= 12:  # the packet's request ID, to tie a rejection to its command
+                    self._sn_request[sn] = (((plain[6] & 0x07) << 8) | plain[7], ((plain[8] & 0x3F) << 8) | plain[9])
+                if len(self._sn_request) > 4096:
+                    for k in sorted(self._sn_request)[:2048]:
+                        del self._sn_request[k]
         data = cltu_encode(frame) if self.use_cltu else bytes(frame)
         if self._tc_sock is not None:
             self._tc_sock.sendto(data, (self.host, self.tc_port))
@@ -122,6 +151,17 @@ class GroundStation:
         """Build, archive and hand a command to FOP-1; raises CommandError with the reason."""
         from ground_segment.commanding import encode
 
+        new_key = None
+        if name.upper() == "SEC_KEY_LOAD" and "key" in args:  # wrap the new key under the KEK here
+            if self.keys is None:
+                raise CommandError("SEC_KEY_LOAD key=...: the station runs without a key file (--no-auth)")
+            from ground_segment.sdls import KeyFileError, key_load_args
+            try:
+                new_key = bytes.fromhex(str(args["key"]))
+                spi = int(str(args.get("spi", "")), 0)
+                args = key_load_args(self.keys, spi, new_key)
+            except (ValueError, KeyFileError) as e:
+                raise CommandError(f"SEC_KEY_LOAD: {e}") from None
         apid = encode(name, args)[0]
         seq = self.seq.get(apid, 0)
         raw = build_tc(name, args, seq, ack)
@@ -133,6 +173,7 @@ class GroundStation:
         self.seq[apid] = (seq + 1) & 0x3FFF
         row = self.archive.add_command(name.upper(), args, apid, seq, time.time())
         cmd = PendingCommand(name.upper(), args, apid, seq, ack, timeout_s, row, writer)
+        cmd.new_key = new_key
         self.pending[(apid, seq)] = cmd
         self.counters["commands"] += 1
         return cmd
@@ -175,8 +216,29 @@ class GroundStation:
         for rec in records:
             self._dispatch(rec)
 
+    def _security_event(self, rec) -> None:
+        """EV_SEC_REJECTED: end the command whose frame it names, with the reason."""
+        args = rec.args
+        reason = rejection_text(int(args.get("reason", 0)), int(args.get("spi", 0)))
+        self.counters["sec_rejections"] += 1
+        self.sec_rejections = (self.sec_rejections + [reason])[-20:]
+        req = self._sn_request.get(int(args.get("sn", -1)))
+        cmd = self.pending.get(req) if req is not None else None
+        if cmd is None:  # throttled or not ours: mark the commands still waiting for acceptance
+            for c in self.pending.values():
+                if c.stages == 0:
+                    c.sec_reject = reason
+            return
+        cmd.sec_reject = reason
+        if cmd.stages == 0:
+            self._finish(cmd, False, reason)
+
     def _dispatch(self, rec) -> None:
         kind = type(rec).__name__
+        if kind == "Sample" and rec.name.startswith("sec_last_sn_") and self.keys is not None:
+            self.keys.ensure_sn_above(int(rec.name[-1]), int(rec.raw))
+        if kind == "Event" and rec.name == "EV_SEC_REJECTED":
+            self._security_event(rec)
         if kind == "Sample":
             state, transition = self.limits.check(rec.name, rec.raw)
             self._broadcast({"event": "param", "name": rec.name, "raw": rec.raw, "eng": rec.eng,
@@ -195,6 +257,7 @@ class GroundStation:
         if cmd is None:
             return
         stage = rec.stage
+        cmd.stages += 1
         reason = rec.reason if rec.success else failure_reason(cmd.name, cmd.args, rec.code, rec.arg_index)
         self.archive.add_stage(cmd.row_id, stage, rec.success, rec.code, reason, time.time())
         msg = {"event": "stage", "stage": stage, "success": rec.success, "code": rec.code, "reason": reason}
@@ -202,6 +265,11 @@ class GroundStation:
         if not rec.success:
             self._finish(cmd, False, f"{stage} failed: {reason}")
         elif stage == "completion":
+            if getattr(cmd, "new_key", None) is not None:  # the board uses it now: so does the key file
+                spi = int(cmd.args["spi"])
+                self.keys.set_key(spi, cmd.new_key)
+                if self.signer is not None and self.signer.spi == spi:
+                    self.signer = FrameSigner(self.keys, spi)
             self._finish(cmd, True, "completed")
 
     def _finish(self, cmd: PendingCommand, success: bool, reason: str) -> None:
@@ -217,7 +285,10 @@ class GroundStation:
         for cmd in list(self.pending.values()):
             if now > cmd.deadline:
                 expected = "completion" if cmd.ack & 0b1000 else "acceptance"
-                self._finish(cmd, False, f"timeout: no {expected} report within the time allowed")
+                why = f"timeout: no {expected} report within the time allowed"
+                if cmd.sec_reject is not None and cmd.stages == 0:
+                    why += f"; {cmd.sec_reject}"
+                self._finish(cmd, False, why)
 
     # -- operators --------------------------------------------------------------------
     def _reply(self, cmd: PendingCommand, msg: dict) -> None:
@@ -241,6 +312,8 @@ class GroundStation:
                 "report_value": clcw_mod.report_value(c), "lockout": clcw_mod.lockout(c),
                 "wait": clcw_mod.wait(c), "retransmit": clcw_mod.retransmit(c)},
             "alerts": self.alerts[-5:], "pending": len(self.pending),
+            "tc_auth": None if self.signer is None else {"spi": self.signer.spi, "key_file": self.keys.path},
+            "sec_rejections_last": self.sec_rejections[-5:],
         }
 
     async def _ops_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

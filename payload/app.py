@@ -12,6 +12,7 @@ from bus.compat import const
 from bus.pus import TcPacketReader, TmPacketWriter
 from hal.interface import BEAMS
 from payload.apps import FdirApp, PointingApp, SourceApp
+from payload.key_store import KeyStore, RamRecords, SecurityApp
 from payload.link import LinkStack
 from payload.manager import Manager
 from payload.parameters import ParameterTable
@@ -37,7 +38,7 @@ COMMS_PERIOD_US = const(50000)  # 20 Hz: link polling, TC routing, TM frames, sc
 
 
 class PayloadApp:
-    def __init__(self, hal, fine_period_us=FINE_PERIOD_US, lab_enabled=True):
+    def __init__(self, hal, fine_period_us=FINE_PERIOD_US, lab_enabled=True, tc_auth=True, records=None):
         hal.check()
         self.hal = hal
         self.sched = Scheduler(hal.clock)
@@ -66,9 +67,11 @@ class PayloadApp:
         self.thermal.tasks.append(self.crystal.step)
         self.thermal.tasks.append(hal.watchdog.feed)
         self.comms = self.sched.add_group("comms", COMMS_PERIOD_US)
-        self._build_services(lab_enabled)
+        # persistence interface (payload.key_store): RAM until the non-volatile store plugs in here
+        self.records = records if records is not None else RamRecords()
+        self._build_services(lab_enabled, tc_auth)
 
-    def _build_services(self, lab_enabled):
+    def _build_services(self, lab_enabled, tc_auth=True):
         """PUS services, applications and the link stack (bus/mdb.py declares them)."""
         hal = self.hal
         apids = [a[0] for a in mdb.APPLICATIONS]
@@ -99,8 +102,16 @@ class PayloadApp:
             "ephem0": self.apt[0].ephem, "ephem1": self.apt[1].ephem,
         }
         self.manager = Manager(services, self.schedule, hal.clock, hal.watchdog.reset_cause())
-        self.router = TcRouter(services, reader, (self.manager, self.source_app, self.pointing_app, self.fdir_app))
-        self.link = LinkStack(hal, self.router, tm, services.events, lab_enabled=lab_enabled)
+        self.keys = KeyStore(self.records)
+        self.security_app = SecurityApp(services, self.keys, None)
+        self.router = TcRouter(services, reader, (self.manager, self.source_app, self.pointing_app, self.fdir_app,
+                                                  self.security_app))
+        self.link = LinkStack(hal, self.router, tm, services.events, lab_enabled=lab_enabled, keys=self.keys,
+                              tc_auth=tc_auth)
+        self.security_app.receiver = self.link.sdls
+        objects["security"] = self.security_app
+        objects["keys"] = self.keys
+        objects["sdls"] = self.link.sdls
         objects["manager"] = self.manager
         objects["router"] = self.router
         objects["link"] = self.link

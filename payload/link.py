@@ -3,7 +3,14 @@
 Uplink (HAL link "space"): each received chunk is either a CLTU stream (start
 sequence 0xEB90: BCH-decoded by ``bus.cltu.CltuDecoder``) or, on a datagram
 link, a bare TC transfer frame.  Frames are checked by ``bus.tc_frame``
-(SCID, VCID, length, FECF), then FARM-1 decides (``bus.farm``); the packets in
+(SCID, VCID, length, FECF); with ``tc_auth`` (the default of the payload
+application, and the flight configuration) the data field of every Type-AD/BD
+frame must then pass the SDLS-style authentication of ``bus.sdls`` (security
+header, anti-replay sequence number, HMAC-SHA256 MAC; keys from
+``payload.key_store``) -- a frame that fails is counted, reported by
+EV_SEC_REJECTED (at most one a second) and dropped *before* FARM-1 sees it, so
+it neither reaches the router nor moves V(R) (docs/security.md).  Type-BC
+frames (Unlock, Set V(R)) are not secured.  Then FARM-1 decides (``bus.farm``); the packets in
 an accepted frame's data field go to the TC router, and the FARM's buffer is
 released once they have been processed, so the CLCW's Wait flag reflects a
 real buffer.
@@ -15,25 +22,30 @@ nothing is queued) after any uplink activity and once a second, so the ground
 always has a fresh CLCW without any enable command.
 
 Lab port (HAL link "lab"): raw space packets in, one per datagram, and every
-TM packet out, one per datagram; no frames, no COP-1.  ``lab_enabled`` False
-(a flight configuration) ignores it entirely.
+TM packet out, one per datagram; no frames, no COP-1, no authentication: an
+umbilical test port.  ``lab_enabled`` False ignores it entirely.  The flight
+configuration is ``lab_enabled=False, tc_auth=True`` (``FLIGHT_CONFIG``;
+housekeeping reports both as lab_port_enabled and sec_auth_required).
 """
 
 from bus import mdb
 from bus.cltu import CltuDecoder
 from bus.farm import Farm1, ACCEPT_AD, ACCEPT_BD, DISCARD_BASE
+from bus.sdls import SdlsReceiver, SEC_OK
 from bus.spacepacket import packet_len_of, MIN_PACKET_LEN
-from bus.tc_frame import TcFrameReader
+from bus.tc_frame import TcFrameReader, BC_NONE
 from bus.tm_frame import TmFrameBuilder
 from bus.compat import const
 from hal.interface import ticks_diff
 
 RX_BUF_LEN = const(2048)
 KEEPALIVE_MS = const(1000)  # longest time without a downlink frame
+FLIGHT_CONFIG = {"lab_enabled": False, "tc_auth": True}  # LinkStack / PayloadApp keywords of a flight build
 
 
 class LinkStack:
-    def __init__(self, hal, router, tm_out, events=None, lab_enabled=True, frames_per_poll=8):
+    def __init__(self, hal, router, tm_out, events=None, lab_enabled=True, frames_per_poll=8, keys=None,
+                 tc_auth=None):
         self._clock = hal.clock
         self._space = hal.links.get("space")
         self._lab = hal.links.get("lab") if lab_enabled else None
@@ -41,6 +53,13 @@ class LinkStack:
         self._events = events  # payload.s5_events.EventService: EV_FRAME_REJECTED, at most one a second
         self._ev_frame = mdb.event("EV_FRAME_REJECTED")[0]
         self._last_frame_event_ms = None
+        self._ev_sec = mdb.event("EV_SEC_REJECTED")[0]
+        self._last_sec_event_ms = None
+        # keys: payload.key_store.KeyStore (None: no authentication possible); tc_auth defaults to "keys given"
+        self.sdls = SdlsReceiver(keys) if keys is not None else None
+        self.tc_auth = (keys is not None) if tc_auth is None else bool(tc_auth)
+        if self.tc_auth and keys is None:
+            raise ValueError("tc_auth needs a key store")
         self.lab_enabled = lab_enabled
         self.frames_per_poll = frames_per_poll
         self.cltu = CltuDecoder(max_frame_len=mdb.TC_FRAME_MAX_LEN)
@@ -105,6 +124,16 @@ class LinkStack:
             self._last_frame_event_ms = now
             self._events.raise_args(self._ev_frame, reason)
 
+    def _sec_reject(self, code):
+        """Count a frame that failed authentication and report it (throttled to one a second)."""
+        self.frames_rejected += 1
+        if self._events is None:
+            return
+        now = self._clock.ticks_ms()
+        if self._last_sec_event_ms is None or ticks_diff(now, self._last_sec_event_ms) >= 1000:
+            self._last_sec_event_ms = now
+            self._events.raise_args(self._ev_sec, code, self.sdls.spi, self.sdls.sn)
+
     def _frame(self, buf, n, offset):
         r = self.frame_reader
         code = r.parse(buf, n, offset)
@@ -112,6 +141,14 @@ class LinkStack:
             self._reject(code)  # bus.tc_frame REJECT_* (1..10)
             return
         self._uplink_seen = True
+        if self.tc_auth and r.bc_command == BC_NONE:  # Type-AD/BD: authenticate before FARM-1
+            s = self.sdls
+            code = s.verify(buf, offset, r.data_offset, r.data_len)
+            if code != SEC_OK:
+                self._sec_reject(code)  # bus.sdls SEC_* (32..35)
+                return
+            r.data_offset = s.data_offset
+            r.data_len = s.data_len
         verdict = self.farm.process(r)
         if verdict != ACCEPT_AD and verdict != ACCEPT_BD:
             if verdict < DISCARD_BASE:  # BC_UNLOCK_DONE / BC_SET_VR_DONE

@@ -112,7 +112,7 @@ class _Tool:
 def test_ground_station_reports_the_limit_to_the_operator(tmp_path):
     from ground_segment.station import GroundStation, PendingCommand
 
-    gs = GroundStation(archive_path=str(tmp_path / "g.sqlite"))
+    gs = GroundStation(archive_path=str(tmp_path / "g.sqlite"), key_file=str(tmp_path / "keys.json"))
     sent = [("PARAM_SET", {"pid": "0x0206", "value": "999999"}, mdb.APID_MANAGER, 8, mdb.FAIL_PARAM_RANGE, 2),
             ("SRC_PUMP_CURRENT", {"current_ua": "95000"}, mdb.APID_SOURCE, 2, mdb.FAIL_ARG_RANGE, 0),
             ("HK_ONE_SHOT", {"sid": "99"}, mdb.APID_MANAGER, 8, mdb.FAIL_UNKNOWN_SID, 1),

@@ -40,7 +40,7 @@ def system(tmp_path_factory):
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     gnd = subprocess.Popen(QSAT + ["ground", "--archive", str(archive), "--tm-port", str(ports["tm"]),
                                    "--tc-port", str(ports["tc"]), "--ops-port", str(ports["ops"]),
-                                   "--duration", "120"],
+                                   "--duration", "120", "--key-file", str(archive.parent / "ground_keys.json")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ops = ["--port", str(ports["ops"])]
     deadline = time.monotonic() + 30

@@ -1,7 +1,11 @@
 """Operator tools that talk to ``qsat ground`` (JSON lines on TCP, docs/icd.md):
 
-    qsat ground [--archive FILE]            run the ground station service
-    qsat tc NAME [key=value ...]            send a telecommand, print each verification stage
+    qsat ground [--archive FILE]            run the ground station service (signs every TC frame:
+                 [--key-file F] [--spi N]   keys in ground_keys.json; --no-auth for an unsecured payload)
+    qsat tc NAME [key=value ...]            send a telecommand, print each verification stage; a frame
+                                            the payload refused says why ("rejected on board: MAC check
+                                            failed (SPI 1)"); SEC_KEY_LOAD spi=N key=HEX is wrapped by
+                                            the station under the KEK (docs/security.md)
     qsat watch [--seconds S] [NAME ...]     live telemetry with limit colouring
     qsat status                             link, COP-1 and counters
     qsat archive params NAME [--since S]    query the archive (parameters, events, commands)
@@ -122,6 +126,12 @@ def add_parsers(sub) -> None:
     g.add_argument("--ops-port", type=int, default=mdb.PORT_GROUND_OPS, help="TCP port for operator tools")
     g.add_argument("--bare-frames", action="store_true", help="send bare TC frames instead of CLTUs")
     g.add_argument("--duration", type=float, default=0.0, help="stop after S seconds (default: run until stopped)")
+    g.add_argument("--key-file", default="ground_keys.json",
+                   help="TC authentication keys and counters (default ground_keys.json; created with the "
+                        "laboratory keys on first use; docs/security.md)")
+    g.add_argument("--spi", type=int, default=None, help="SPI to sign with (default: the key file's)")
+    g.add_argument("--no-auth", action="store_true",
+                   help="send unauthenticated TC frames (only for a payload built without tc_auth)")
     g.set_defaults(func=cmd_ground)
     t = sub.add_parser("tc", help="send a telecommand by name through qsat ground")
     t.add_argument("name")
@@ -161,11 +171,18 @@ def cmd_ground(args) -> int:
 
     try:
         station = GroundStation(args.archive, args.host, args.tm_port, args.tc_port, args.ops_port,
-                                use_cltu=not args.bare_frames)
+                                use_cltu=not args.bare_frames, key_file=args.key_file,
+                                authenticate=not args.no_auth, spi=args.spi)
     except Exception as e:  # noqa: BLE001 - e.g. an unreadable archive: one line, no traceback
         return _fail("ground", f"cannot start: {e}")
     print(f"qsat ground: TM frames on udp/{args.tm_port}, TC to udp/{args.tc_port}, operators on "
           f"tcp/{args.ops_port}, archive {args.archive}", flush=True)
+    if station.signer is None:
+        print("qsat ground: TC frames NOT authenticated (--no-auth)", flush=True)
+    else:
+        made = " (created with the laboratory keys)" if station.keys.created else ""
+        print(f"qsat ground: TC frames authenticated with SPI {station.signer.spi}, keys from "
+              f"{station.keys.path}{made}", flush=True)
 
     async def main():
         stop = asyncio.Event()
@@ -190,7 +207,8 @@ def cmd_tc(args) -> int:
 
     try:
         kv = parse_args(args.args)
-        encode(args.name, kv)  # reject a malformed command before contacting the ground station
+        if not (args.name.upper() == "SEC_KEY_LOAD" and "key" in kv):  # the station wraps key=HEX itself
+            encode(args.name, kv)  # reject a malformed command before contacting the ground station
         send(args.host, args.port, args.name, kv, args.ack, args.timeout)
     except (CommandError, OpsError) as e:
         return _fail("tc", str(e))

@@ -6,6 +6,7 @@ from bus.cltu import cltu_encode
 from bus.pus import pack_tc, unpack_tm
 from bus.tc_frame import tc_frame, FRAME_AD, FRAME_BC, FRAME_BD, REJECT_SCID, UNLOCK
 from bus.tm_frame import TmFrameReader
+from bus import sdls
 from hal.fake import FakeHal
 from payload.app import PayloadApp
 from tests.flight.payload.ground_stub import Bench
@@ -33,8 +34,20 @@ class Link(Bench):
         return out
 
 
+_SN = [0]  # the ground's anti-replay sequence number (SPI 1): each transmission takes a fresh one
+_LAB_MAC = sdls.HmacSha256(sdls.lab_key(1))
+
+
+def _secure(frame, spi=1, mac=None, sn=None):
+    """Authenticate a frame as the ground station does (laboratory key of SPI 1)."""
+    if sn is None:
+        _SN[0] += 1
+        sn = _SN[0]
+    return sdls.secure_tc_frame(frame, spi, sn, mac or _LAB_MAC)
+
+
 def _ad(seq, packet):
-    return cltu_encode(tc_frame(mdb.SPACECRAFT_ID, mdb.TC_VCID, FRAME_AD, seq, packet))
+    return cltu_encode(_secure(tc_frame(mdb.SPACECRAFT_ID, mdb.TC_VCID, FRAME_AD, seq, packet)))
 
 
 def test_frames_flow_from_the_start_with_a_clcw():
@@ -81,7 +94,7 @@ def test_lockout_and_unlock():
 
 def test_bypass_frame_and_bare_frame_accepted():
     k = Link()
-    k.uplink(tc_frame(mdb.SPACECRAFT_ID, mdb.TC_VCID, FRAME_BD, 0, pack_tc(0x020, 1, 17, 1)))  # no CLTU
+    k.uplink(_secure(tc_frame(mdb.SPACECRAFT_ID, mdb.TC_VCID, FRAME_BD, 0, pack_tc(0x020, 1, 17, 1))))  # no CLTU
     tms = k.downlink()
     assert [t.apid for t in tms if t.service == 17] == [0x020]
     assert clcw_mod.farm_b_counter(k.ground.clcw) == 1
@@ -142,3 +155,50 @@ def test_stream_links_frame_with_asm_and_split_lab_packets():
     assert [t.apid for t in pings if t.service == 17] == [0x010, 0x020]
     frames = hal.links["space"].tx
     assert frames and all(f[:4] == b"\x1a\xcf\xfc\x1d" and len(f) == 4 + mdb.TM_FRAME_LEN for f in frames)
+
+
+def _sec_events(tms):
+    ev = mdb.event("EV_SEC_REJECTED")[0]
+    return [t.app_data[2:] for t in tms if t.service == 5 and (t.app_data[0] << 8 | t.app_data[1]) == ev]
+
+
+def test_forged_replayed_and_unsigned_frames_never_reach_the_router_nor_the_farm():
+    k = Link()
+    k.run_ms(1100)
+    k.downlink()
+    routed = k.app.router.packets_routed
+    ping = pack_tc(0x010, 1, 17, 1)
+    plain = tc_frame(mdb.SPACECRAFT_ID, mdb.TC_VCID, FRAME_AD, 0, ping)
+    k.uplink(cltu_encode(_secure(plain, mac=sdls.HmacSha256(b"\x55" * 32))), ms=1100)  # wrong key
+    good = cltu_encode(_secure(plain))
+    k.uplink(good)
+    assert k.app.router.packets_routed == routed + 1
+    k.uplink(good, ms=1100)  # the very same frame again: a replay
+    k.uplink(cltu_encode(plain), ms=1100)  # not authenticated at all
+    k.uplink(cltu_encode(_secure(plain, spi=3, mac=_LAB_MAC)), ms=1100)  # SPI 3 with SPI 1's key
+    tms = k.downlink()
+    assert k.app.router.packets_routed == routed + 1  # only the genuine frame ran
+    assert clcw_mod.report_value(k.ground.clcw) == 1  # and only it moved V(R)
+    s = k.app.link.sdls
+    assert (s.bad_mac, s.replayed, s.accepted) == (2, 1, 1)
+    assert s.truncated + s.bad_spi == 1
+    reasons = [a[0] for a in _sec_events(tms)]
+    assert reasons[0] == sdls.SEC_BAD_MAC and sdls.SEC_REPLAY in reasons
+    spi_of_first = _sec_events(tms)[0][1] << 8 | _sec_events(tms)[0][2]
+    assert spi_of_first == 1
+
+
+def test_flight_configuration_closes_the_lab_port_and_requires_authentication():
+    from payload.link import FLIGHT_CONFIG
+
+    hal = FakeHal()
+    app = PayloadApp(hal, **FLIGHT_CONFIG)
+    app.start()
+    assert app.link.lab_enabled is False and app.link.tc_auth is True
+    hal.links["lab"].rx.append(pack_tc(0x010, 1, 17, 1))
+    i = 0
+    while i < 100:
+        app.step()
+        hal.clock.advance(1000)
+        i += 1
+    assert app.link.lab_packets_in == 0 and app.router.packets_routed == 0
