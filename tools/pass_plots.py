@@ -76,6 +76,7 @@ def plot(plot_data, session, path) -> bool:
     ax[1].set_ylabel("range (km)")
     ax[2].set_ylabel("pointing error\n1 s rms (urad)")
     ax[3].set_ylabel("link loss (dB)")
+    ax[3].set_ylim(20.0, 80.0)  # the first and last ticks of a track (beam still off the station) go far above
     ax[4].set_ylabel("coincidences (Hz)")
     ax[5].set_ylabel("QBER (%)")
     ax[5].set_xlabel("run time, passes back to back (s)")
