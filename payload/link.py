@@ -1,8 +1,23 @@
 """The on-board ends of the space link and of the lab port.
 
-Uplink (HAL link "space"): each received chunk is either a CLTU stream (start
-sequence 0xEB90: BCH-decoded by ``bus.cltu.CltuDecoder``) or, on a datagram
-link, a bare TC transfer frame.  Frames are checked by ``bus.tc_frame``
+Uplink (HAL link "space"): CLTUs (start sequence 0xEB90) are BCH-decoded by
+``bus.cltu.CltuDecoder``; octets outside any CLTU are passed over while the link
+hunts for the next start sequence (counted in ``octets_skipped``).  How a read
+is taken depends on the link:
+
+- datagram link (UDP): each datagram is self-contained.  One that begins with
+  EB 90 holds one or more CLTUs; any other is a bare TC transfer frame.  A CLTU
+  the datagram leaves unfinished (no tail) is abandoned at its end and counted
+  as incomplete (``cltu.incomplete``), so the next datagram is parsed on its own.
+- stream link (UART): CLTUs may span reads and the decoder's state (inside a
+  CLTU, or a trailing EB) carries over.  A read that begins outside a CLTU with
+  anything but EB 90 begins with stray octets: those before the first start
+  sequence of the read (none when its first octet completes an EB that ended
+  the last read) are handed to the frame checks as one bare frame -- so a stray
+  run is counted and reported as a rejected frame (normally REJECT_TOO_SHORT or
+  REJECT_LENGTH) -- and the CLTU behind them is decoded.
+
+Frames are checked by ``bus.tc_frame``
 (SCID, VCID, length, FECF); with ``tc_auth`` (the default of the payload
 application, and the flight configuration) the data field of every Type-AD/BD
 frame must then pass the SDLS-style authentication of ``bus.sdls`` (security
@@ -11,7 +26,11 @@ header, anti-replay sequence number, HMAC-SHA256 MAC; keys from
 EV_SEC_REJECTED (at most one a second) and dropped *before* FARM-1 sees it, so
 it neither reaches the router nor moves V(R) (docs/security.md).  Type-BC
 frames (Unlock, Set V(R)) are not secured.  Then FARM-1 decides (``bus.farm``); the packets in
-an accepted frame's data field go to the TC router, and the FARM's buffer is
+an accepted frame's data field go to the TC router, every octet of it: a
+packet its length field says runs past the end, and a tail after the last
+whole packet too short to hold one (< 7 octets, or a whole data field that
+short), go as they are, and the router counts and reports them (INCOMPLETE,
+or a failure report when 4 octets give a request ID).  The FARM's buffer is
 released once they have been processed, so the CLCW's Wait flag reflects a
 real buffer.
 
@@ -66,6 +85,7 @@ class LinkStack:
         self.frame_reader = TcFrameReader(mdb.SPACECRAFT_ID, vcids=(mdb.TC_VCID,), max_len=mdb.TC_FRAME_MAX_LEN)
         self.farm = Farm1(mdb.TC_VCID, mdb.FARM_WINDOW)
         stream = self._space is not None and self._space.is_stream
+        self._space_stream = stream
         self.builder = TmFrameBuilder(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN, vc_slots=(6, 2), asm=stream)  # 6.6 kB real-time queue: a second of HK and events
         self._rx = bytearray(RX_BUF_LEN)
         self._lab_stream = self._lab is not None and self._lab.is_stream
@@ -76,6 +96,7 @@ class LinkStack:
         self.frames_accepted = 0  # TC frames FARM-1 accepted (AD and BD) or executed (BC)
         self.frames_rejected = 0  # TC frames refused by the frame checks or FARM-1
         self.frames_sent = 0  # TM frames written to the space link
+        self.octets_skipped = 0  # space link octets outside any CLTU passed over while hunting EB 90
         self.lab_packets_in = 0
         self.packets_dropped = 0  # TM packets refused by a full VC queue
         tm_out.sinks.append(self._queue_space)
@@ -159,25 +180,59 @@ class LinkStack:
         self.frames_accepted += 1
         pos = r.data_offset
         end = pos + r.data_len
-        while end - pos >= MIN_PACKET_LEN:  # a data field may block several packets
-            plen = packet_len_of(buf, pos)
-            if plen > end - pos:
-                plen = end - pos  # truncated: the router reports it INCOMPLETE
-            self._router.accept(buf, plen, pos)
+        while pos < end:  # a data field may block several packets
+            plen = end - pos
+            if plen >= MIN_PACKET_LEN:
+                plen = packet_len_of(buf, pos)
+                if plen > end - pos:
+                    plen = end - pos  # truncated: the router reports it
+            self._router.accept(buf, plen, pos)  # a tail < MIN_PACKET_LEN too: the router reports it
             pos += plen
         if verdict == ACCEPT_AD:
             self.farm.buffer_released()
 
     def _space_in(self, n):
+        """One read of the space link: CLTUs, a bare frame (datagram), stray octets (stream)."""
         buf = self._rx
-        if n >= 2 and buf[0] == 0xEB and buf[1] == 0x90 or self.cltu.in_cltu:
-            i = 0
-            while i < n:
-                i = self.cltu.feed_buf(buf, i, n)
-                if self.cltu.frame_len:
-                    self._frame(self.cltu.frame, self.cltu.frame_len, 0)
-        else:
-            self._frame(buf, n, 0)
+        c = self.cltu
+        i = 0
+        if not c.in_cltu and not (n >= 2 and buf[0] == 0xEB and buf[1] == 0x90):
+            if not self._space_stream:
+                self._frame(buf, n, 0)  # a datagram that is not a CLTU: a bare frame
+                return
+            # stream: the octets before the start sequence are stray; they go to the frame checks as
+            # one bare frame (so a stray run is counted and reported as a rejected frame), then the
+            # CLTU behind them is decoded.  None when the first octet completes an EB of the last read.
+            i = self._hunt(buf, 0, n)
+            lead = i - 2 if c.in_cltu else n
+            self._frame(buf, lead if lead > 0 else 0, 0)
+        while i < n:
+            if c.in_cltu:
+                flen = c.feed(buf[i])
+                i += 1
+                if flen:
+                    self._frame(c.frame, flen, 0)
+            else:
+                i = self._hunt(buf, i, n)  # after a CLTU: octets up to the next start sequence
+        if not self._space_stream:  # a datagram is self-contained: it ends any CLTU it left open
+            if c.in_cltu:
+                c.incomplete += 1  # as bus.cltu counts a CLTU that ended before its frame did
+            c.reset()
+
+    def _hunt(self, buf, i, n):
+        """Feed ``buf[i:n]`` to the CLTU decoder until a start sequence; return the index after it.
+        The octets passed over are counted in ``octets_skipped``."""
+        c = self.cltu
+        start = i
+        while i < n:
+            c.feed(buf[i])
+            i += 1
+            if c.in_cltu:
+                # the start sequence is not skipped; -1 when its EB ended the last read (counted then)
+                self.octets_skipped += i - start - 2
+                return i
+        self.octets_skipped += i - start
+        return i
 
     def poll(self):
         """Take what the links received, run it through the stack, send frames (comms group)."""
