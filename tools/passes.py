@@ -39,7 +39,7 @@ def _fail(msg: str) -> int:
     return 2
 
 
-def _number(text: str, what: str) -> float:
+def parse_number(text: str, what: str) -> float:
     try:
         v = float(text)
     except (TypeError, ValueError):
@@ -58,8 +58,8 @@ def cmd_passes(args) -> int:
     try:
         station = get_station(args.station)
         other = get_station(args.other) if args.other else None
-        days = _number(args.days, "--days")
-        min_el = _number(args.min_elevation, "--min-elevation")
+        days = parse_number(args.days, "--days")
+        min_el = parse_number(args.min_elevation, "--min-elevation")
     except ValueError as e:
         return _fail(str(e))
     if not 0 < days <= MAX_DAYS:

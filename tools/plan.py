@@ -14,8 +14,9 @@ station, beam 1 at the second.  ``--json FILE`` writes the same as a list of pas
 activities.  Bad input exits 2 with one line on stderr.
 """
 
-import math
 import sys
+
+from tools.passes import parse_number
 
 MAX_DAYS = 30.0
 
@@ -40,16 +41,6 @@ def add_parser(sub):
 def _fail(msg: str) -> int:
     print(f"qsat plan: {msg}", file=sys.stderr)
     return 2
-
-
-def _number(text: str, what: str) -> float:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} is not a number: {text!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{what} is not finite: {text!r}")
-    return v
 
 
 def note(name: str, args: dict, stations) -> str:
@@ -131,8 +122,8 @@ def cmd_plan(args) -> int:
         return _fail(f"--stations needs two stations as A,B, got {args.stations!r}")
     try:
         a, b = (get_station(n) for n in names)
-        days = _number(args.days, "--days")
-        mask = _number(args.el_mask, "--el-mask")
+        days = parse_number(args.days, "--days")
+        mask = parse_number(args.el_mask, "--el-mask")
     except ValueError as e:
         return _fail(str(e))
     if a == b:
