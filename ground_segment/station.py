@@ -18,9 +18,12 @@ out as a CLTU (``bus.cltu``) on UDP (7302).  ``authenticate=False`` sends
 plain frames (a payload built without ``tc_auth``).  An EV_SEC_REJECTED event
 naming the sequence number of a command's frame ends that command at once
 with the reason ("rejected on board: MAC check failed (SPI 1)"); the station
-keeps its sequence numbers above the board's (HK sec_last_sn_*).  The AD service starts by itself on the first CLCW, adopting the
-FARM's V(R); after an alert it restarts the same way (with Unlock after a
-lockout).
+keeps its sequence numbers above the board's (HK sec_last_sn_*); an EV_SEC_REJECTED
+for a replayed SN (a duplicated or late copy) does not end the command.  The AD
+service starts by itself on the first CLCW, adopting the FARM's V(R); after an
+alert it restarts the same way (with Unlock after a lockout, never from a CLCW
+older than the FOP's NN(R)) and hands FOP-1 again, in order and with their N(S),
+the commands the FARM had not accepted.  Transmission limit 10 (docs/ground.md).
 
 Operators' tools connect over TCP (7310, loopback) and exchange JSON lines:
 
@@ -38,6 +41,7 @@ A bad frame, packet or request is counted and answered, never fatal.
 """
 
 import asyncio
+import collections
 import json
 import sys
 import time
@@ -48,9 +52,14 @@ from bus import mdb
 from bus.cltu import cltu_encode
 from bus.tm_frame import TmFrameReader
 from ground_segment.commanding import CommandError, build_tc, failure_reason
+from bus.sdls import SEC_REPLAY
 from ground_segment.sdls import DEFAULT_KEY_FILE, FrameSigner, GroundKeys, rejection_text
 
 STAGES = {1: "acceptance", 3: "start", 5: "progress", 7: "completion"}
+# FOP-1 transmission limit of the station (bus.fop's default is 3).  With 20 % frame loss each way a
+# frame and its acknowledgement both get through with p = 0.64; a limit of 3 alerts on 0.36**3 = 4.7 %
+# of frame episodes (11-29 alerts per 2,000 commands), 10 on 0.36**10 = 3.7e-5 (docs/ground.md).
+TRANSMISSION_LIMIT = 10
 
 
 class PendingCommand:
@@ -73,7 +82,7 @@ class PendingCommand:
 class GroundStation:
     def __init__(self, archive_path="ground.sqlite", host="127.0.0.1", tm_port=mdb.PORT_SPACE_TM,
                  tc_port=mdb.PORT_SPACE_TC, ops_port=mdb.PORT_GROUND_OPS, use_cltu=True, persistence=2,
-                 key_file=DEFAULT_KEY_FILE, authenticate=True, spi=None):
+                 key_file=DEFAULT_KEY_FILE, authenticate=True, spi=None, transmission_limit=TRANSMISSION_LIMIT):
         from ground_segment.archive import Archive
         from ground_segment.limits import LimitMonitor
         from ground_segment.mdb_decode import Decoder
@@ -87,15 +96,24 @@ class GroundStation:
         self.decoder = Decoder()
         self.limits = LimitMonitor(persistence=persistence)
         self.frames = TmFrameReader(mdb.SPACECRAFT_ID, mdb.TM_FRAME_LEN)
-        self.fop = fop_mod.Fop1(mdb.SPACECRAFT_ID, mdb.TC_VCID, send=self._uplink)
+        self.fop = fop_mod.Fop1(mdb.SPACECRAFT_ID, mdb.TC_VCID, send=self._uplink,
+                                transmission_limit=transmission_limit)
         self.fop.on_alert = self._on_alert
+        # Commands handed to FOP-1 and not yet accepted by the FARM, oldest first: [TC packet, PendingCommand];
+        # the first one's frame carries N(S) = _base_ns (the FOP's NN(R)).  After an alert (queues purged)
+        # the ones from the restart CLCW's V(R) on are handed to the FOP again (_resend), keeping their N(S).
+        self._unacked = collections.deque()
+        self._base_ns = 0
+        self._alert_vs = None  # V(S) when the last alert purged the FOP (None: no recovery pending)
+        self._resend = collections.deque()  # [TC packet, PendingCommand] waiting to go to the FOP again
         self.clcw = None  # last CLCW word
         # APID -> next TC sequence count, continuing the archive's history across restarts
         self.seq = {apid: (self.archive.last_seq_count(apid) + 1) & 0x3FFF for apid, _, _ in mdb.APPLICATIONS}
         self.pending: dict[tuple[int, int], PendingCommand] = {}
         self.subscribers: set[asyncio.StreamWriter] = set()
         self.counters = {"frames": 0, "frames_bad": 0, "packets": 0, "packets_bad": 0, "unknown": 0,
-                         "tc_frames_sent": 0, "commands": 0, "alerts": 0}
+                         "tc_frames_sent": 0, "commands": 0, "alerts": 0, "restarts": 0, "resent": 0,
+                         "resend_dropped": 0, "stale_clcws": 0}
         self.alerts: list[str] = []
         self._t0 = time.monotonic()
         self._tc_sock = None
@@ -135,17 +153,67 @@ class GroundStation:
         self.alerts.append(str(reason))
         self.alerts = self.alerts[-20:]
         self._needs_unlock = reason == fop_mod.ALERT_LOCKOUT
+        # Both FOP queues are purged (232.1-B-2 §5.2.2.7); the frames with N(S) from NN(R) to V(S)-1 may or
+        # may not have reached the FARM: the CLCW that restarts the service tells (_start_ad).
+        self._alert_vs = self.fop.vs
         self._broadcast({"event": "alert", "reason": str(reason), "text": fop_mod.ALERT_TEXT.get(reason, "")})
 
     def _start_ad(self, word: int) -> None:
-        """(Re)start the AD service from a CLCW: adopt the FARM's V(R)."""
+        """(Re)start the AD service from a CLCW: adopt the FARM's V(R); after an alert, hand the FOP again
+        the commands the FARM had not accepted (N(S) >= V(R)), in order, so they keep their N(S)."""
         now = self._now_ms()
+        vr = clcw_mod.report_value(word)
+        if self._alert_vs is not None:
+            behind = (self._base_ns - vr) & 0xFF
+            if 0 < behind < 128:  # V(R) behind NN(R): an old CLCW (re-ordered TM); V(R) never decreases
+                self.counters["stale_clcws"] += 1
+                return
+            taken = (vr - self._base_ns) & 0xFF  # purged frames the FARM had accepted
+            sent = (self._alert_vs - self._base_ns) & 0xFF
+            if taken > sent:  # V(R) beyond anything this station sent (another station commanded?)
+                taken = len(self._unacked)  # cannot tell: re-send nothing, the commands time out
+            for _ in range(min(taken, len(self._unacked))):
+                self._unacked.popleft()
+            for entry in self._unacked:
+                if entry[1].done:  # already ended on the ground (timeout, rejection): not sent again
+                    self.counters["resend_dropped"] += 1
+                else:
+                    self._resend.append(entry)
+            self._unacked.clear()
+            self._alert_vs = None
+            self.counters["restarts"] += 1
+        self._base_ns = vr
+        self.fop.set_vs(vr)
         if clcw_mod.lockout(word) or self._needs_unlock:
             self.fop.initiate_ad(now, fop_mod.INIT_WITH_UNLOCK)
             self._needs_unlock = False
-            return
-        self.fop.set_vs(clcw_mod.report_value(word))
-        self.fop.initiate_ad(now, fop_mod.INIT_WITHOUT_CLCW)
+        else:
+            self.fop.initiate_ad(now, fop_mod.INIT_WITHOUT_CLCW)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Hand the FOP the commands to re-send after an alert, as its window and wait queue allow."""
+        fop = self.fop
+        while self._resend and fop.state <= fop_mod.RETRANSMIT_WITH_WAIT and fop.wait_queue is None:
+            raw, cmd = self._resend[0]
+            if fop.transmit_ad(raw, self._now_ms()) == fop_mod.AD_REJECTED:
+                break
+            self._resend.popleft()
+            self._unacked.append([raw, cmd])
+            self.counters["resent"] += 1
+
+    def _acknowledged(self) -> None:
+        """Drop the commands the CLCW just acknowledged (NN(R) moved on) from the unaccepted list."""
+        n = (self.fop.nnr - self._base_ns) & 0xFF
+        for _ in range(min(n, len(self._unacked))):
+            self._unacked.popleft()
+        self._base_ns = self.fop.nnr
+
+    def service(self) -> None:
+        """One pass of the main loop: T1, re-sends after an alert, command timeouts."""
+        self.fop.tick(self._now_ms())
+        self._pump()
+        self._expire()
 
     def send_command(self, name, args, ack=0b1111, timeout_s=10.0, writer=None) -> PendingCommand:
         """Build, archive and hand a command to FOP-1; raises CommandError with the reason."""
@@ -166,7 +234,11 @@ class GroundStation:
         seq = self.seq.get(apid, 0)
         raw = build_tc(name, args, seq, ack)
         if self.fop.state == fop_mod.INITIAL:
+            if self._alert_vs is not None:
+                raise CommandError("FOP-1 alert: the AD service restarts on the next CLCW")
             raise CommandError("space link not established: no CLCW received from the payload yet")
+        if self._resend:
+            raise CommandError(f"FOP-1 busy: re-sending {len(self._resend)} command(s) after an alert")
         result = self.fop.transmit_ad(raw, self._now_ms())
         if result == fop_mod.AD_REJECTED:
             raise CommandError(f"FOP-1 refused the frame (state {fop_mod.STATE_NAMES[self.fop.state]}, window full)")
@@ -175,6 +247,7 @@ class GroundStation:
         cmd = PendingCommand(name.upper(), args, apid, seq, ack, timeout_s, row, writer)
         cmd.new_key = new_key
         self.pending[(apid, seq)] = cmd
+        self._unacked.append([raw, cmd])
         self.counters["commands"] += 1
         return cmd
 
@@ -195,6 +268,8 @@ class GroundStation:
                 self._start_ad(word)
             else:
                 self.fop.clcw(word, self._now_ms())
+                self._acknowledged()
+                self._pump()
         for _vc, pkt in packets:
             self.on_packet(pkt, t_rx)
 
@@ -230,7 +305,10 @@ class GroundStation:
                     c.sec_reject = reason
             return
         cmd.sec_reject = reason
-        if cmd.stages == 0:
+        # A replayed SN names a copy of one of our transmissions that arrived after a later one (the link
+        # duplicated or re-ordered it, or COP-1 retransmitted): another copy of the command may well have been
+        # accepted, so it does not end the command (the reason is kept for its timeout message).
+        if cmd.stages == 0 and int(args.get("reason", 0)) != SEC_REPLAY:
             self._finish(cmd, False, reason)
 
     def _dispatch(self, rec) -> None:
@@ -311,7 +389,7 @@ class GroundStation:
             "vs": self.fop.vs, "clcw": None if c is None else {
                 "report_value": clcw_mod.report_value(c), "lockout": clcw_mod.lockout(c),
                 "wait": clcw_mod.wait(c), "retransmit": clcw_mod.retransmit(c)},
-            "alerts": self.alerts[-5:], "pending": len(self.pending),
+            "alerts": self.alerts[-5:], "pending": len(self.pending), "resend_queue": len(self._resend),
             "tc_auth": None if self.signer is None else {"spi": self.signer.spi, "key_file": self.keys.path},
             "sec_rejections_last": self.sec_rejections[-5:],
         }
@@ -372,8 +450,7 @@ class GroundStation:
         stop = stop or asyncio.Event()
         try:
             while not stop.is_set():
-                self.fop.tick(self._now_ms())
-                self._expire()
+                self.service()
                 self.archive.commit()
                 try:
                     await asyncio.wait_for(stop.wait(), 0.05)
