@@ -15,6 +15,7 @@ from payload.apps import FdirApp, PointingApp, SourceApp
 from payload.key_store import KeyStore, RamRecords, SecurityApp
 from payload.link import LinkStack
 from payload.manager import Manager
+from payload.nv_store import NvRecords
 from payload.parameters import ParameterTable
 from payload.s11_schedule import Schedule
 from payload.s1_verification import Verification
@@ -35,6 +36,24 @@ from payload.thermal_loop import CrystalThermalLoop
 
 WATCHDOG_TIMEOUT_MS = const(2000)  # fed by the 10 Hz group: 20 missed releases
 COMMS_PERIOD_US = const(50000)  # 20 Hz: link polling, TC routing, TM frames, schedule
+
+# Region map of the HAL's non-volatile store (docs/nv_store.md, "Region map"); octets:
+#   [0, 2048)     parameter table: two 1024-octet slots (reserved, not wired yet)
+#   [2048, 2560)  "sec_keys": two 256-octet slots (136-octet record)
+#   [2560, 2624)  "sec_sn":   two 32-octet slots (16-octet record)
+#   [2624, size)  spare (the board's device and the fake's default are 4096 octets)
+NV_KEY_RECORDS_BASE = const(2048)
+NV_KEY_RECORDS = (("sec_keys", 256), ("sec_sn", 32))
+
+
+def key_records(hal):
+    """The key store's persistence on ``hal.nvstore`` (NvRecords on the region map above),
+    or RamRecords for a HAL without a non-volatile store.  A device too small for the map
+    is a ValueError at boot (a configuration error, never silently volatile)."""
+    nv = getattr(hal, "nvstore", None)
+    if nv is None:
+        return RamRecords()
+    return NvRecords(nv, NV_KEY_RECORDS, NV_KEY_RECORDS_BASE)
 
 
 class PayloadApp:
@@ -67,8 +86,8 @@ class PayloadApp:
         self.thermal.tasks.append(self.crystal.step)
         self.thermal.tasks.append(hal.watchdog.feed)
         self.comms = self.sched.add_group("comms", COMMS_PERIOD_US)
-        # persistence interface (payload.key_store): RAM until the non-volatile store plugs in here
-        self.records = records if records is not None else RamRecords()
+        # persistence interface (payload.key_store): the HAL's non-volatile store unless one is given
+        self.records = records if records is not None else key_records(hal)
         self._build_services(lab_enabled, tc_auth)
 
     def _build_services(self, lab_enabled, tc_auth=True):

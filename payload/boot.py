@@ -1,12 +1,16 @@
 """Entry point of the flight software on a board (called by the bundle's main.py).
 
-Builds the payload application on the board HAL, starts the fine rate group on
-a hardware timer interrupt (allocation-free, so legal there) and runs the
-slower groups cooperatively in the foreground loop.
+Builds the payload application on the board HAL (keys and anti-replay counters
+on the board's non-volatile store, the PayloadApp default); ``flight=True``
+builds the flight configuration (``payload.link.FLIGHT_CONFIG``: lab port
+closed, space-link authentication required), while a development board keeps
+its lab port by default.  Then it starts the fine rate group on a hardware timer interrupt
+(allocation-free, so legal there) and runs the slower groups cooperatively in
+the foreground loop.
 """
 
 
-def main(hal=None, cycles=-1):
+def main(hal=None, cycles=-1, flight=False):
     """Boot and run; ``cycles`` >= 0 bounds the foreground loop (for tests)."""
     import micropython
 
@@ -19,8 +23,9 @@ def main(hal=None, cycles=-1):
 
         hal = BoardHal()
     from payload.app import PayloadApp
+    from payload.link import FLIGHT_CONFIG
 
-    app = PayloadApp(hal)
+    app = PayloadApp(hal, **FLIGHT_CONFIG) if flight else PayloadApp(hal)
     app.start()
     fine = app.fine
     sched = app.sched

@@ -12,8 +12,9 @@ persistence interface::
     records.save(name, data)  stores the octets of ``data`` (bytes-like) under ``name``
 
 ``RamRecords`` implements it in RAM (lost at power-off; survives a simulated
-reset when the same object is handed to the new KeyStore); the non-volatile
-store (payload/nv_store.py) is meant to implement the same two methods.
+reset when the same object is handed to the new KeyStore); ``NvRecords``
+(payload/nv_store.py) implements the same two methods on the HAL's non-volatile
+store and is what PayloadApp uses by default (payload/app.py ``key_records``).
 Records written here:
 
     "sec_sn"    N_SPI x u32: last accepted anti-replay sequence number per SPI
