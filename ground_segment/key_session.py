@@ -94,9 +94,9 @@ class KeySession:
         messages = [m for p in self.passes for m in p.messages_bits] + list(dr.message_sizes)
         auth_cost = authentication.auth_cost_bits(messages, scheme=AUTH_SCHEME)
         gross = 0 if dr.aborted else int(dr.gross_secret_bits)  # the finite-key bound
-        net = max(0, min(gross - auth_cost, len(dr.alice_key) + dr.auth_cost_bits))
-        key_a = np.concatenate([dr.alice_key, np.zeros(0, np.uint8)])[:net]
-        key_b = np.concatenate([dr.bob_key, np.zeros(0, np.uint8)])[:net]
+        net = max(0, gross - auth_cost)
+        # distill() already kept back its own (smaller) error-correction transcript's cost
+        key_a, key_b = dr.alice_key[:net], dr.bob_key[:net]
         asym = distill.fk.asymptotic_bits(dr.sifted_bits, dr.qber, dr.ec_efficiency) if np.isfinite(
             dr.ec_efficiency) else None
         key.update({

@@ -122,6 +122,3 @@ def loss_db(eta):
     with np.errstate(divide="ignore"):
         return -10.0 * np.log10(eta)
 
-
-def light_time_s(range_m):
-    return np.asarray(range_m, dtype=np.float64) / C_M_S

@@ -9,7 +9,6 @@ The key itself, the eavesdropper alarm and the stations' identical key files
 are checked on synthetic passes (sim/photon_channel.py) with enough light.
 """
 
-import dataclasses
 import json
 import math
 import re
@@ -17,7 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ground_segment import bbm92, clock_sync, timetags

@@ -139,6 +139,7 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
     contact_s = 0.0
     plot_data = []
     k = 0
+    sc_next = sc  # the scenario as the next pass is operated (warm once a scan has found the set point)
     tuned_mk = None
     while k < passes:
         plan = first_plan if k == 0 else sc_next.plan(duration_s, pass_index=k)
@@ -153,7 +154,8 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
 
         res = runner.run(plan.duration_s, uplink=plan.commands(), progress=step_progress, on_hk=on_hk)
         tuned_mk = _tuned_set_point_mk(res) or tuned_mk  # from the telemetry: the next pass starts on it
-        sc_next = warm(sc, tuned_mk) if tuned_mk is not None else sc
+        if tuned_mk is not None:
+            sc_next = warm(sc, tuned_mk)
         if keep is not None:
             keep.append((runner, res, plan))
         row = {"pass": k + 1, "start_utc": None if plan.t0_unix is None else _iso(plan.t0_unix),
