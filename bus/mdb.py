@@ -19,7 +19,13 @@ Parameter: ``(pid, name, type, unit, source, calib, limits, settable, descriptio
 Housekeeping packet: ``(sid, apid, name, default_interval_s, (parameter names))``.
 Command: ``(name, apid, service, subtype, function_id, args, hazardous, description)``;
   ``function_id`` is the first application-data octet of TC[8,1], None elsewhere;
-  an argument is ``(name, type, min, max, unit)``.  Commands whose application
+  an argument is ``(name, type, min, max, unit)``.  ``hazardous`` says whether the
+  command *can* be hazardous (truthy) and when: False never, True always, or a
+  tuple of conditions that must all hold: ``(arg, min, max)`` the argument's value
+  lies in ``min..max``, or ``(HAZ_STATE, check, text)`` the owning application's
+  ``hazard_state(check, args)`` answers (on board; the ground, which cannot see
+  that state, counts it as hazardous).  A hazardous command runs only when armed
+  (HAZ_ARM; payload/hazard_gate.py, docs/hazardous_commands.md).  Commands whose application
   data is not a fixed list of arguments (TC[11,4] embeds packets; TC[3,5] takes a
   counted list) have ``args`` None and their own layout in docs/icd.md.
 Event: ``(event_id, name, severity, apid, args, text)``; severity 1 informative,
@@ -109,8 +115,21 @@ FAIL_SYNC_NO_BEAM = const(0x0121)
 FAIL_SEC_SPI = const(0x0122)
 FAIL_SEC_NONCE = const(0x0123)
 FAIL_SEC_LAST_SPI = const(0x0124)
+FAIL_STORE_BUSY = const(0x0138)
+FAIL_STORE_RANGE = const(0x0139)
+FAIL_TBL_NONE = const(0x0140)
+FAIL_TBL_WRITE = const(0x0141)
 FAIL_INTERNAL = const(0x01FF)
 CRYSTAL_SET_POINT_LIMITS_MK = (288150, 333150)  # settable crystal set points; scans stay inside
+FAIL_NOT_ARMED = const(0x0130)
+FAIL_HAZ_TARGET = const(0x0131)
+# hazardous commands (docs/hazardous_commands.md): thresholds of the declarations below
+HAZ_STATE = "state"  # a hazard condition the owning application answers from its state
+PUMP_HIGH_CURRENT_UA = const(85000)  # above: high pump current (end-of-life Micius nominal 83.2 mA at 25 C)
+PUMP_HIGH_POWER_UW = const(40000)  # above: beyond the 40 mW class of the pump diode (Micius nominal 37.5 mW)
+GIMBAL_TRAVEL_URAD = const(1396263)  # +/- 80 deg: the X-Y mount's stops (payload/ephemeris.py)
+HAZ_TRAVEL_MARGIN_URAD = const(87266)  # 5 deg: APT_START is hazardous when the table comes this near a stop
+HAZ_ARM_TIMEOUT_S = const(30)  # default life of an arm (parameter hazard_arm_timeout_s, 1..300 s)
 FAILURES = (
     (FAIL_ILLEGAL_APID, "ILLEGAL_APID", "no on-board application has this APID"),
     (FAIL_ILLEGAL_SERVICE, "ILLEGAL_SERVICE", "the application does not provide this service"),
@@ -149,6 +168,13 @@ FAILURES = (
     (FAIL_SEC_SPI, "SEC_SPI_INVALID", "no such SPI: SPIs 1..3 authenticate frames (slot 0 is the KEK)"),
     (FAIL_SEC_NONCE, "SEC_NONCE_REUSED", "key-load nonce not larger than the last one: a keystream is never reused"),
     (FAIL_SEC_LAST_SPI, "SEC_LAST_SPI", "disabling the last enabled SPI would lock the uplink out"),
+    (FAIL_STORE_BUSY, "STORE_BUSY", "a packet-store playback is in progress: STORE_ABORT it first"),
+    (FAIL_STORE_RANGE, "STORE_RANGE", "playback time range ends before it starts"),
+    (FAIL_TBL_NONE, "TABLE_NONE", "no usable parameter table in non-volatile storage (none saved, another layout, or both copies bad: EV_TBL_DEFAULTS said which)"),
+    (FAIL_TBL_WRITE, "TABLE_WRITE", "the non-volatile store failed to write the parameter table"),
+    (FAIL_NOT_ARMED, "NOT_ARMED", "hazardous command without a live HAZ_ARM for exactly this command "
+     "(APID, service, subtype, function, CRC-16 of its application data): arm it first"),
+    (FAIL_HAZ_TARGET, "HAZ_TARGET", "HAZ_ARM names no command that can be hazardous"),
     (FAIL_INTERNAL, "INTERNAL_ERROR", "the command's handler failed on board (a flight software fault)"),
 )
 
@@ -165,6 +191,7 @@ _BASES = ("enum", ((0, "HV"), (1, "DA")))
 _APT_STATES = ("enum", ((0, "IDLE"), (1, "OPEN_LOOP"), (2, "ACQUISITION"), (3, "COARSE"), (4, "FINE"),
                         (5, "LOST")))
 _VIB_MODES = ("enum", ((0, "OPEN"), (1, "FEEDBACK"), (2, "FEEDFORWARD")))
+_TBL_STATES = ("enum", ((0, "LOADED"), (1, "NONE_STORED"), (2, "LAYOUT_CHANGED"), (3, "BOTH_BAD")))
 
 # -- parameters ---------------------------------------------------------------------
 PARAMETERS = (
@@ -190,6 +217,41 @@ PARAMETERS = (
     (0x0112, "schedule_entries", "u16", "", "schedule.count", None, None, None, "time-tagged commands waiting"),
     (0x0113, "events_generated", "u16", "", "events.generated", None, None, None, "event reports generated"),
     (0x0114, "time_valid", "u8", "", "time.valid", _ONOFF, None, None, "on-board time set by the ground"),
+    (0x0128, "store_records", "u32", "", "store.count", None, None, None, "TM packets held in the packet store"),
+    (0x0129, "store_used_b", "u32", "B", "store.used_octets", None, None, None,
+     "packet store octets holding records (2-octet length prefix each)"),
+    (0x012A, "store_capacity_b", "u32", "B", "store.size_octets", None, None, None, "packet store size"),
+    (0x012B, "store_overwritten", "u32", "", "store.overwritten", None, (0, 0, 0, 0xFFFFFFFF), None,
+     "oldest records overwritten by newer ones since boot (store full)"),
+    (0x012C, "store_enabled", "u8", "", "store.enabled", _ONOFF, None, None, "packet store recording"),
+    (0x012D, "store_playback", "u8", "", "store.mode", ("enum", ((0, "IDLE"), (1, "OPEN"), (2, "RANGE"))), None,
+     None, "playback in progress: OPEN every record not yet played back, RANGE a time range"),
+    (0x012E, "store_unplayed", "u32", "", "store.unplayed", None, None, None,
+     "records not yet played back (open retrieval)"),
+    (0x012F, "store_played", "u32", "", "store.played", None, None, None, "packets played back since boot"),
+    (0x0130, "tbl_state", "u8", "", "tables.state", _TBL_STATES, None, None,
+     "parameter table at boot: LOADED from non-volatile storage, or defaults and why"),
+    (0x0131, "tbl_seq", "u16", "", "tables.seq", None, None, None,
+     "sequence number of the stored parameter table copy last loaded or saved"),
+    (0x0132, "tbl_saves", "u16", "", "tables.saves", None, None, None, "parameter table saves since boot"),
+    (0x0133, "tbl_scrub_repairs", "u16", "", "tables.repairs", None, None, None,
+     "live parameters found differing from the RAM shadow and restored (bit flips) since boot"),
+    (0x0134, "tbl_refused", "u8", "", "tables.refused", None, None, None,
+     "stored values refused at the last table load (outside their settable range)"),
+    (0x0135, "boot_count", "u16", "", "tables.boot_count", None, None, None,
+     "boots recorded in the parameter table (persisted)"),
+    (0x0136, "watchdog_resets", "u16", "", "tables.watchdog_resets", None, None, None,
+     "boots after a watchdog reset recorded in the parameter table (persisted)"),
+    (0x0137, "pump_power_target_uw", "u32", "uW", "pump.power_target_uw", None, None, None,
+     "optical power the pump loop holds (SRC_PUMP_POWER; 0: current target, SRC_PUMP_CURRENT)"),
+    (0x0120, "hazard_arm_timeout_s", "u16", "s", "hazard.arm_timeout_s", None, None, (1, 300),
+     "life of a HAZ_ARM: the armed command must arrive within it"),
+    (0x0121, "haz_armed", "u8", "", "hazard.armed", _ONOFF, None, None, "a hazardous command is armed"),
+    (0x0122, "haz_arms", "u16", "", "hazard.arms", None, None, None, "HAZ_ARM accepted"),
+    (0x0123, "haz_executed", "u16", "", "hazard.executed", None, None, None,
+     "armed commands executed (and hazardous activities released from an armed TC[11,4])"),
+    (0x0124, "haz_refused", "u16", "", "hazard.refused", None, None, None, "hazardous commands refused: not armed"),
+    (0x0125, "haz_expired", "u16", "", "hazard.expired", None, None, None, "arms ended unused (timeout, disarm, replaced)"),
     # source (0x0200..)
     (0x0201, "src_cmd_accepted", "u16", "", "source.cmd_accepted", None, None, None, "commands accepted by the source"),
     (0x0202, "src_cmd_rejected", "u16", "", "source.cmd_rejected", None, None, None, "commands rejected by the source"),
@@ -304,6 +366,15 @@ PARAMETERS = (
     # fdir (0x0400..)
     (0x0401, "fdir_cmd_accepted", "u16", "", "fdir.cmd_accepted", None, None, None, "commands accepted by FDIR"),
     (0x0402, "fdir_cmd_rejected", "u16", "", "fdir.cmd_rejected", None, None, None, "commands rejected by FDIR"),
+    (0x0403, "fdir_enabled", "u8", "", "fdir_core.enabled", _ONOFF, None, None, "FDIR monitors running (FDIR_ENABLE)"),
+    (0x0404, "fdir_trips", "u16", "", "fdir_core.trips", None, None, None, "monitor trips since boot"),
+    (0x0405, "fdir_tripped_mask", "u16", "", "fdir_core.tripped_mask", None, (0, 0, 0, 1), None,
+     "monitors tripped now: bit n is monitor n (FDIR_MONITORS)"),
+    (0x0406, "fdir_last_monitor", "u8", "", "fdir_core.last_monitor", None, None, None, "the monitor that tripped last"),
+    (0x0407, "fdir_restarts", "u8", "", "fdir_core.restarts", None, None, None, "source recoveries used (of fdir_max_restarts)"),
+    (0x0408, "fdir_max_restarts", "u8", "", "fdir_core.max_restarts", None, None, (0, 10), "source recoveries allowed before giving up"),
+    (0x0409, "time_corrections", "u16", "", "fdir_core.time_corrections", None, None, None, "on-board time corrected after a clock jump"),
+    (0x040A, "clock_jump_ms", "i32", "ms", "fdir_core.last_jump_ms", None, None, None, "size of the last clock jump corrected"),
     # security (0x0500..)
     (0x0501, "sec_cmd_accepted", "u16", "", "security.cmd_accepted", None, None, None, "commands accepted by the security application"),
     (0x0502, "sec_cmd_rejected", "u16", "", "security.cmd_rejected", None, None, None, "commands rejected by the security application"),
@@ -321,13 +392,28 @@ PARAMETERS = (
     (0x050E, "lab_port_enabled", "u8", "", "link.lab_enabled", _ONOFF, None, None, "unauthenticated lab port open (flight: OFF)"),
 )
 
+# -- parameter table in non-volatile storage (payload/param_store.py, docs/param_tables.md) -----------
+# Kept across resets and restored at boot, each through the range PARAM_SET checks (its ``settable``),
+# or, for a parameter only a command sets, that command argument's range (TABLE_COMMAND_RANGES).  The
+# order is the stored record's layout; a CRC-16 over the pids and types is the table version, so a
+# database with another layout refuses an old table.  Never src_auto_emit, nor anything else that
+# would make the payload emit by itself after a reset.
+TABLE_PARAMETERS = (
+    "crystal_set_point_mk", "crystal_kp", "crystal_ki", "crystal_kd", "crystal_slew_mk", "lock_band_mk",
+    "pump_ramp_ua", "pump_power_target_uw", "autotune_half_range_mk", "autotune_step_mk", "autotune_on_ready",
+    "autotune_drop_pm", "fine0_ki_q8", "fine1_ki_q8", "fine0_alpha_q12", "fine1_alpha_q12", "el_mask_cdeg",
+    "emit_beams", "hazard_arm_timeout_s")
+TABLE_COMMAND_RANGES = (("pump_power_target_uw", "SRC_PUMP_POWER", 0),)  # (parameter, command, argument index)
+
 # -- housekeeping packets (TM[3,25]) -------------------------------------------------------
 HOUSEKEEPING = (
     (1, APID_MANAGER, "HK_MANAGER", 1, (
         "uptime_s", "reset_cause", "mgr_cmd_accepted", "mgr_cmd_rejected", "tc_frames_accepted",
         "tc_frames_rejected", "tc_packets_rejected", "tm_packets_sent", "tm_packets_dropped", "fine_runs",
         "thermal_runs", "fine_overruns", "fine_slips", "fine_max_exec_us", "coarse_overruns", "thermal_overruns",
-        "heap_free_b", "schedule_enabled", "schedule_entries", "events_generated", "time_valid")),
+        "heap_free_b", "schedule_enabled", "schedule_entries", "events_generated", "time_valid",
+        "tbl_state", "tbl_seq", "tbl_saves", "tbl_scrub_repairs", "tbl_refused", "boot_count", "watchdog_resets",
+        "haz_armed", "haz_arms", "haz_executed", "haz_refused", "haz_expired")),
     (2, APID_SOURCE, "HK_SOURCE", 1, (
         "src_cmd_accepted", "src_cmd_rejected", "crystal_temp_mk", "crystal_error_mk", "tec_drive_u16",
         "crystal_set_point_mk", "crystal_ref_mk", "thermal_enabled", "src_mode", "src_interlocks", "src_interlock_trips",
@@ -342,7 +428,12 @@ HOUSEKEEPING = (
         "beam0_acq_ms", "beam1_acq_ms", "ephem0_valid", "ephem1_valid", "vib0_mode", "vib1_mode", "tone0_mhz",
         "tone1_mhz", "gimbal0_rate_a", "gimbal0_rate_c", "gimbal1_rate_a", "gimbal1_rate_c", "beacon_on",
         "emission_permitted", "beam0_missed", "beam1_missed", "sync_laser_on", "sync_laser_armed")),
-    (4, APID_FDIR, "HK_FDIR", 10, ("fdir_cmd_accepted", "fdir_cmd_rejected")),
+    (4, APID_FDIR, "HK_FDIR", 1, ("fdir_cmd_accepted", "fdir_cmd_rejected", "fdir_enabled", "fdir_trips",
+                                  "fdir_tripped_mask", "fdir_last_monitor", "fdir_restarts", "fdir_max_restarts",
+                                  "time_corrections", "clock_jump_ms")),
+    (6, APID_MANAGER, "HK_STORE", 10, (
+        "store_records", "store_used_b", "store_capacity_b", "store_overwritten", "store_enabled", "store_playback",
+        "store_unplayed", "store_played")),
     (5, APID_SECURITY, "HK_SECURITY", 10, (
         "sec_cmd_accepted", "sec_cmd_rejected", "sec_frames_accepted", "sec_bad_mac", "sec_replayed",
         "sec_truncated", "sec_bad_spi", "sec_spi_enabled", "sec_key_loads", "sec_last_sn_1", "sec_last_sn_2",
@@ -357,14 +448,26 @@ COMMANDS = (
     ("MGR_NOOP", APID_MANAGER, 8, 1, 0, (), False, "no operation: increments the command counter"),
     ("MGR_RESET_COUNTERS", APID_MANAGER, 8, 1, 1, (), False, "reset the manager's counters"),
     ("MGR_PING", APID_MANAGER, 17, 1, None, (), False, "are-you-alive: answered by TM[17,2]"),
+    ("TBL_SAVE", APID_MANAGER, 8, 1, 4, (), False,
+     "write the parameter table (persisted parameters, operating intent) to non-volatile storage now"),
+    ("TBL_LOAD", APID_MANAGER, 8, 1, 5, (), False,
+     "re-apply the stored parameter table through the settable range checks (refused during a phase-matching scan)"),
+    ("HAZ_ARM", APID_MANAGER, 8, 1, 2, (("apid", "u16", 0, 0x7FF, ""), ("service", "u8", 0, 255, ""),
+                                        ("subtype", "u8", 0, 255, ""), ("function", "u8", 0, 255, ""),
+                                        ("crc", "u16", 0, 0xFFFF, "")), False,
+     "arm exactly one hazardous command for hazard_arm_timeout_s: its APID, service, subtype, function ID "
+     "(TC[8,1]; 0 otherwise) and the CRC-16 of its application data; replaces an earlier arm"),
+    ("HAZ_DISARM", APID_MANAGER, 8, 1, 3, (), False, "drop the armed command, if any"),
     ("SRC_NOOP", APID_SOURCE, 8, 1, 0, (), False, "no operation"),
     ("SRC_RESET_COUNTERS", APID_SOURCE, 8, 1, 1, (), False, "reset the source's counters"),
     ("SRC_PING", APID_SOURCE, 17, 1, None, (), False, "are-you-alive"),
-    ("SRC_MODE", APID_SOURCE, 8, 1, 3, (("mode", "u8", 0, 5, ""),), True,
+    ("SRC_MODE", APID_SOURCE, 8, 1, 3, (("mode", "u8", 0, 5, ""),), (("mode", 4, 4),),
      "ask for a source mode: 0 OFF, 1 WARMUP, 4 EMITTING (pump on), 5 STANDBY; refused with a reason when it makes no sense"),
-    ("SRC_PUMP_CURRENT", APID_SOURCE, 8, 1, 4, (("current_ua", "u32", 0, 90000, "uA"),), True,
+    ("SRC_PUMP_CURRENT", APID_SOURCE, 8, 1, 4, (("current_ua", "u32", 0, 90000, "uA"),),
+     (("current_ua", PUMP_HIGH_CURRENT_UA + 1, 90000),),
      "pump current target (reached by the soft-start ramp while EMITTING)"),
-    ("SRC_PUMP_POWER", APID_SOURCE, 8, 1, 5, (("power_uw", "u32", 0, 100000, "uW"),), True,
+    ("SRC_PUMP_POWER", APID_SOURCE, 8, 1, 5, (("power_uw", "u32", 0, 100000, "uW"),),
+     (("power_uw", PUMP_HIGH_POWER_UW + 1, 100000),),
      "hold this pump optical power with the monitor-photodiode loop (0: stop the loop)"),
     ("SRC_AUTOTUNE", APID_SOURCE, 8, 1, 6, (("half_range_mk", "u16", 100, 5000, "mK"), ("step_mk", "u16", 10, 1000, "mK")),
      False, "scan the crystal set point +/- half_range_mk around its present value, fit the pair-rate peak, settle there"),
@@ -395,17 +498,21 @@ COMMANDS = (
      "four ephemeris points from index on: gimbal angles (X-Y mount), point-ahead, station elevation"),
     ("APT_EPHEM_COMMIT", APID_POINTING, 8, 1, 5, (_BEAM, ("crc", "u16", 0, 0xFFFF, "")), False,
      "check the loaded ephemeris (all points, CRC-16, travel, rate, elevation) and use it"),
-    ("APT_START", APID_POINTING, 8, 1, 6, (_BEAM,), True,
+    ("APT_START", APID_POINTING, 8, 1, 6, (_BEAM,),
+     ((HAZ_STATE, "near_travel_limit", "the beam's committed ephemeris comes within 5 deg of the gimbal's "
+       "+/- 80 deg travel"),),
      "start a beam's acquisition and tracking from its ephemeris (lasers may follow: hazardous)"),
     ("APT_STOP", APID_POINTING, 8, 1, 7, (_BEAM,), False, "stop a beam: gimbal still, fine loop open, lasers off"),
     ("APT_VIB_MODE", APID_POINTING, 8, 1, 8, (_BEAM, ("mode", "u8", 0, 2, "")), False,
      "fine loop mode: 0 open (mirror held), 1 feedback only, 2 feedback plus vibration feed-forward"),
-    ("SYNC_LASER", APID_POINTING, 8, 1, 9, (("on", "u8", 0, 1, ""),), True,
+    ("SYNC_LASER", APID_POINTING, 8, 1, 9, (("on", "u8", 0, 1, ""),), (("on", 1, 1),),
      "synchronisation laser on or off; it shines only while a beam tracks a station above the mask; "
      "cancelled when every beam is idle, so each pass needs its own (hazardous: a laser)"),
     ("FDIR_NOOP", APID_FDIR, 8, 1, 0, (), False, "no operation"),
     ("FDIR_RESET_COUNTERS", APID_FDIR, 8, 1, 1, (), False, "reset the FDIR counters"),
     ("FDIR_PING", APID_FDIR, 17, 1, None, (), False, "are-you-alive"),
+    ("FDIR_ENABLE", APID_FDIR, 8, 1, 2, (("monitor", "u8", 1, 255, ""), ("on", "u8", 0, 1, "")), False,
+     "switch one FDIR monitor (FDIR_MONITORS ID) or all of them (255) on or off; 255 also clears the restart budget"),
     ("SEC_NOOP", APID_SECURITY, 8, 1, 0, (), False, "no operation"),
     ("SEC_RESET_COUNTERS", APID_SECURITY, 8, 1, 1, (), False,
      "reset the security counters (rejections; never the anti-replay sequence numbers)"),
@@ -433,14 +540,31 @@ COMMANDS = (
     ("SCHED_ENABLE", APID_MANAGER, 11, 1, None, (), False, "enable the time-based schedule"),
     ("SCHED_DISABLE", APID_MANAGER, 11, 2, None, (), False, "disable the time-based schedule"),
     ("SCHED_RESET", APID_MANAGER, 11, 3, None, (), False, "delete every scheduled command"),
-    ("SCHED_INSERT", APID_MANAGER, 11, 4, None, None, False, "insert time-tagged commands"),
+    ("SCHED_INSERT", APID_MANAGER, 11, 4, None, None,
+     ((HAZ_STATE, "embeds_hazardous", "an embedded command is hazardous"),),
+     "insert time-tagged commands (hazardous activities run at release on the authority of the armed insert)"),
     ("SCHED_DELETE", APID_MANAGER, 11, 5, None, (("n", "u8", 1, 1, ""), ("apid", "u16", 0, 0x7FF, ""), ("seq_count", "u16", 0, 0x3FFF, "")), False,
      "delete the scheduled command with this request ID"),
     ("SCHED_LIST", APID_MANAGER, 11, 16, None, (), False, "report every scheduled command (TM[11,10])"),
     # service 20
     ("PARAM_GET", APID_MANAGER, 20, 1, None, (("n", "u8", 1, 1, ""), ("pid", "u16", 0, 0xFFFF, "")), False, "report a parameter value (TM[20,2])"),
-    ("PARAM_SET", APID_MANAGER, 20, 3, None, (("n", "u8", 1, 1, ""), ("pid", "u16", 0, 0xFFFF, ""), ("value", "i32", -0x80000000, 0x7FFFFFFF, "")), False,
+    ("PARAM_SET", APID_MANAGER, 20, 3, None, (("n", "u8", 1, 1, ""), ("pid", "u16", 0, 0xFFFF, ""), ("value", "i32", -0x80000000, 0x7FFFFFFF, "")),
+     (("pid", 0x021F, 0x021F), ("value", 1, 1)),  # src_auto_emit = 1: the source may emit by itself
      "set a parameter within its declared range"),
+    # service 15, on-board storage and retrieval: one packet store (payload/packet_store.py, docs/packet_store.md)
+    ("STORE_ENABLE", APID_MANAGER, 15, 1, None, (), False, "start recording housekeeping and events in the packet store"),
+    ("STORE_DISABLE", APID_MANAGER, 15, 2, None, (), False, "stop recording in the packet store (contents kept)"),
+    ("STORE_PLAYBACK_RANGE", APID_MANAGER, 15, 9, None, (
+        ("days0", "u16", 0, 0xFFFF, "d"), ("ms0", "u32", 0, 86399999, "ms"),
+        ("days1", "u16", 0, 0xFFFF, "d"), ("ms1", "u32", 0, 86399999, "ms")), False,
+     "play back on VC 1 every stored packet whose time lies in [t0, t1] (CDS days, ms of day)"),
+    ("STORE_DELETE", APID_MANAGER, 15, 11, None, (("days", "u16", 0, 0xFFFF, "d"), ("ms_of_day", "u32", 0, 86399999, "ms")),
+     False, "delete the stored packets from the oldest up to the first one later than this time"),
+    ("STORE_REPORT", APID_MANAGER, 15, 12, None, (), False, "report the packet store content summary (TM[15,13])"),
+    ("STORE_PLAYBACK", APID_MANAGER, 15, 15, None, (), False,
+     "play back on VC 1 every stored packet not yet played back (open retrieval), oldest first"),
+    ("STORE_ABORT", APID_MANAGER, 15, 17, None, (), False,
+     "end the playback in progress (open retrieval keeps its place: the next STORE_PLAYBACK goes on from there)"),
 )
 
 # -- events (TM[5,1..4]) ---------------------------------------------------------------
@@ -454,6 +578,46 @@ EVENTS = (
     (0x0105, "EV_SCHED_EXECUTED", 1, APID_MANAGER, (("apid", "u16"), ("seq_count", "u16")), "time-tagged command released"),
     (0x0106, "EV_HK_CHANGED", 1, APID_MANAGER, (("sid", "u16"), ("interval_s", "u16")), "housekeeping generation changed"),
     (0x0107, "EV_TM_OVERFLOW", 3, APID_MANAGER, (("vcid", "u8"),), "TM queue full: packets dropped"),
+    (0x0110, "EV_STORE_PLAYBACK_START", 1, APID_MANAGER, (("mode", "u8"), ("records", "u32")),
+     "packet store playback started: mode 1 open retrieval, 2 time range; records it will consider"),
+    (0x0111, "EV_STORE_PLAYBACK_END", 1, APID_MANAGER, (("mode", "u8"), ("played", "u32"), ("reason", "u8")),
+     "packet store playback ended: packets played; reason 0 all sent, 1 aborted"),
+    (0x0112, "EV_STORE_OVERWRITE", 2, APID_MANAGER, (("overwritten", "u32"), ("unplayed_lost", "u32")),
+     "packet store full: oldest records overwritten (totals since boot; at most one event a minute)"),
+    (0x0113, "EV_STORE_STATE", 1, APID_MANAGER, (("enabled", "u8"),), "packet store recording enabled or disabled"),
+    (0x0114, "EV_STORE_DELETED", 1, APID_MANAGER, (("records", "u32"),), "stored packets deleted by STORE_DELETE"),
+    (0x0118, "EV_TBL_LOADED", 1, APID_MANAGER, (("version", "u16"), ("applied", "u8"), ("refused", "u8"), ("seq", "u16")),
+     "parameter table loaded from non-volatile storage: values applied, values refused (out of range), copy sequence"),
+    (0x0119, "EV_TBL_DEFAULTS", 2, APID_MANAGER, (("reason", "u8"), ("stored_version", "u16"), ("slot_a", "u8"),
+                                                  ("slot_b", "u8")),
+     "parameter table not loaded, defaults in use: reason 1 none stored, 2 layout changed (stored_version differs), "
+     "3 both copies bad; slot status 0 ok 1 empty 2 torn 3 not a record 4 wrong tag 5 bad length 6 bad crc"),
+    (0x011A, "EV_TBL_SAVED", 1, APID_MANAGER, (("seq", "u16"), ("reason", "u8")),
+     "parameter table saved: reason 0 TBL_SAVE, 1 PARAM_SET, 2 source setting (auto-tune, pump), 3 operating intent, 4 boot"),
+    (0x011B, "EV_TBL_SCRUB", 3, APID_MANAGER, (("pid", "u16"), ("bad_value", "i32"), ("restored_value", "i32")),
+     "live parameter differed from its RAM shadow (bit flip): restored"),
+    (0x011C, "EV_TBL_SHADOW", 3, APID_MANAGER, (("reloaded", "u8"),),
+     "the RAM shadow of the parameter table failed its CRC: reloaded from non-volatile storage (1) or rebuilt from the live values (0)"),
+    (0x011D, "EV_TBL_RESUME", 2, APID_MANAGER, (("reset_cause", "u8"), ("set_point_mk", "i32")),
+     "source was operating when the table was saved: warm-up resumed at the stored set point, no scan on reaching READY"),
+    (0x011E, "EV_TBL_REFUSED", 2, APID_MANAGER, (("pid", "u16"), ("value", "i32")),
+     "stored parameter value outside its settable range: refused, the default kept"),
+    (0x011F, "EV_TBL_SAVE_FAILED", 3, APID_MANAGER, (("reason", "u8"),),
+     "parameter table save failed: the non-volatile store raised an error (reason as for EV_TBL_SAVED)"),
+    (0x0108, "EV_HAZ_ARMED", 2, APID_MANAGER, (("apid", "u16"), ("service", "u8"), ("subtype", "u8"),
+                                                ("function", "u8"), ("crc", "u16"), ("timeout_s", "u16")),
+     "hazardous command armed"),
+    (0x0109, "EV_HAZ_EXECUTED", 2, APID_MANAGER, (("apid", "u16"), ("service", "u8"), ("subtype", "u8"),
+                                                   ("function", "u8"), ("crc", "u16"), ("scheduled", "u8"),
+                                                   ("code", "u16")),
+     "armed command executed: scheduled 1 released from an armed TC[11,4]; code its outcome (0 completed, "
+     "else the failure code: interlocks still apply)"),
+    (0x010A, "EV_HAZ_REFUSED", 3, APID_MANAGER, (("apid", "u16"), ("service", "u8"), ("subtype", "u8"),
+                                                  ("function", "u8"), ("crc", "u16"), ("reason", "u8")),
+     "hazardous command refused: reason 1 not armed, 2 another command is armed, 3 the arm expired"),
+    (0x010B, "EV_HAZ_EXPIRED", 1, APID_MANAGER, (("apid", "u16"), ("service", "u8"), ("subtype", "u8"),
+                                                  ("function", "u8"), ("crc", "u16"), ("reason", "u8")),
+     "arm ended unused: reason 0 timeout, 1 HAZ_DISARM, 2 replaced by a new HAZ_ARM"),
     (0x01F0, "EV_MGR_NOOP", 1, APID_MANAGER, (), "manager no-op"),
     (0x01F1, "EV_MGR_RESET", 1, APID_MANAGER, (), "manager counters reset"),
     (0x01F2, "EV_MGR_LENGTH", 2, APID_MANAGER, (("expected", "u16"), ("actual", "u16")), "manager command of wrong length"),
@@ -489,6 +653,14 @@ EVENTS = (
     (0x04F0, "EV_FDIR_NOOP", 1, APID_FDIR, (), "FDIR no-op"),
     (0x04F1, "EV_FDIR_RESET", 1, APID_FDIR, (), "FDIR counters reset"),
     (0x04F2, "EV_FDIR_LENGTH", 2, APID_FDIR, (("expected", "u16"), ("actual", "u16")), "FDIR command of wrong length"),
+    (0x0401, "EV_FDIR_TRIP", 3, APID_FDIR, (("monitor", "u8"), ("value", "i32"), ("action", "u8")),
+     "a monitor tripped (FDIR_MONITORS) with this value; action 0 report, 1 source off, 2 beam leaves fine "
+     "track, 3 pump derated (value: new power target uW), 4 on-board time corrected (value: jump ms)"),
+    (0x0402, "EV_FDIR_CLEAR", 1, APID_FDIR, (("monitor", "u8"), ("trips", "u16")), "a monitor is back in limits"),
+    (0x0403, "EV_FDIR_RECOVERY", 2, APID_FDIR, (("monitor", "u8"), ("action", "u8"), ("attempt", "u8")),
+     "recovery after a monitor cleared: action 5 source warm-up restarted"),
+    (0x0404, "EV_FDIR_GAVE_UP", 4, APID_FDIR, (("monitor", "u8"), ("attempts", "u8")),
+     "restart budget spent: the source stays OFF until the ground acts"),
     (0x05F0, "EV_SEC_NOOP", 1, APID_SECURITY, (), "security no-op"),
     (0x05F1, "EV_SEC_RESET", 1, APID_SECURITY, (), "security counters reset"),
     (0x05F2, "EV_SEC_LENGTH", 2, APID_SECURITY, (("expected", "u16"), ("actual", "u16")), "security command of wrong length"),
@@ -497,6 +669,23 @@ EVENTS = (
      "disabled SPI, 34 MAC check failed, 35 sequence number replayed (bus.sdls SEC_*); at most one a second"),
     (0x0502, "EV_SEC_KEY_LOADED", 2, APID_SECURITY, (("spi", "u16"), ("nonce", "u32")), "new key in force for an SPI"),
     (0x0503, "EV_SEC_SPI_STATE", 2, APID_SECURITY, (("spi", "u16"), ("on", "u8")), "SPI enabled or disabled"),
+)
+
+
+# -- FDIR monitors (payload/fdir.py, docs/fdir.md): (id, name, what trips it) ----------------------
+FDIR_MONITORS = (
+    (1, "SRC_INTERLOCK", "a source interlock opened (pump over-current, diode over-temperature, crystal sensor)"),
+    (2, "THERMAL_CTRL", "the crystal TEC at full drive and the error above 200 mK, not shrinking"),
+    (3, "PUMP_HEADROOM", "the pump power loop pinned at the over-current limit"),
+    (4, "MIRROR_SAT_0", "beam 0's fine loop command within 10 % of the mirror's travel limit"),
+    (5, "MIRROR_SAT_1", "beam 1's fine loop command within 10 % of the mirror's travel limit"),
+    (6, "MIRROR_STUCK_0", "beam 0's mirror does not follow its command"),
+    (7, "MIRROR_STUCK_1", "beam 1's mirror does not follow its command"),
+    (8, "BEACON_0", "beam 0 lost its beacon"),
+    (9, "BEACON_1", "beam 1 lost its beacon"),
+    (10, "WHEEL", "a reaction wheel's speed moved by more than 2 % in a second"),
+    (11, "CLOCK", "the clock jumped further than the watchdog would allow a stall"),
+    (12, "LINK_SILENT", "no telecommand for 30 s while a beam is active"),
 )
 
 

@@ -5,7 +5,15 @@ while the station writes.  Tables (times are UNIX seconds, REAL):
 
 - ``frames``: receive time, VC, master and VC frame counts, the frame's octets;
 - ``packets``: receive time, APID, sequence count, service, subtype, packet
-  time (from its CDS time stamp), whether it passed the packet checks, octets;
+  time (from its CDS time stamp), whether it passed the packet checks, octets,
+  ``source`` (``realtime``: VC 0 or the lab port; ``playback``: the packet
+  store's VC 1), ``crc`` (its packet error control field).  A good packet is
+  stored once: one with the APID, sequence count, packet time and CRC of a good
+  packet already archived is a copy and is refused whichever way it came
+  (``add_packet`` returns None), noted in ``packet_duplicates`` (receive time,
+  APID, sequence count, packet time, source).  The CRC keeps apart two
+  different packets that share the other three (a payload rebooted without its
+  time set restarts both its clock and its sequence counts);
 - ``parameters``: packet time, receive time, name, raw value, engineering value
   (a number or the enumeration's text: the column keeps the type), limit state;
 - ``events``: packet time, receive time, event ID, name, severity, APID, arguments
@@ -15,7 +23,12 @@ while the station writes.  Tables (times are UNIX seconds, REAL):
   failed: <reason>`` or what ``finish_command`` sets, e.g. a timeout), final time;
 - ``command_stages``: one row per verification report received for a command:
   stage, success, failure code and text, time;
-- ``meta``: ``schema_version``.
+- ``meta``: ``schema_version`` (2; a version-1 file opened for writing is
+  migrated: ``source`` added as ``realtime``, repeated packets moved to
+  ``packet_duplicates``).
+
+``sequence_gaps`` and ``completeness`` count what is missing from the merged
+real-time and playback set in packet-time order (docs/packet_store.md).
 
 The schema is created idempotently.  Every insert method commits at once
 (``autocommit``) unless it runs inside ``with archive.batch():``, which commits
@@ -29,7 +42,7 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Iterable, NamedTuple
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +52,11 @@ CREATE TABLE IF NOT EXISTS frames (
 CREATE INDEX IF NOT EXISTS frames_rx_time ON frames (rx_time);
 CREATE TABLE IF NOT EXISTS packets (
     id INTEGER PRIMARY KEY, rx_time REAL NOT NULL, apid INTEGER, seq_count INTEGER, service INTEGER,
-    subtype INTEGER, pkt_time REAL, ok INTEGER NOT NULL, data BLOB NOT NULL);
+    subtype INTEGER, pkt_time REAL, ok INTEGER NOT NULL, data BLOB NOT NULL,
+    source TEXT NOT NULL DEFAULT 'realtime', crc INTEGER);
+CREATE TABLE IF NOT EXISTS packet_duplicates (
+    id INTEGER PRIMARY KEY, rx_time REAL NOT NULL, apid INTEGER, seq_count INTEGER, pkt_time REAL, source TEXT);
+CREATE INDEX IF NOT EXISTS packet_duplicates_pkt_time ON packet_duplicates (pkt_time);
 CREATE INDEX IF NOT EXISTS packets_pkt_time ON packets (pkt_time);
 CREATE INDEX IF NOT EXISTS packets_apid ON packets (apid, id);
 CREATE TABLE IF NOT EXISTS parameters (
@@ -61,6 +78,14 @@ CREATE TABLE IF NOT EXISTS command_stages (
 CREATE INDEX IF NOT EXISTS command_stages_command ON command_stages (command_id);
 """
 
+# after any migration: a good packet (APID, sequence count, packet time) is archived once
+_SCHEMA_KEYS = """
+CREATE UNIQUE INDEX IF NOT EXISTS packets_key ON packets (apid, seq_count, pkt_time, crc) WHERE ok = 1;
+"""
+
+_REPEATS = ("SELECT id FROM packets p WHERE ok = 1 AND id > (SELECT MIN(id) FROM packets q WHERE q.ok = 1 "
+            "AND q.apid = p.apid AND q.seq_count = p.seq_count AND q.pkt_time = p.pkt_time AND q.crc = p.crc)")
+
 
 class FrameRow(NamedTuple):
     id: int
@@ -81,6 +106,7 @@ class PacketRow(NamedTuple):
     pkt_time: float | None
     ok: bool
     data: bytes
+    source: str = "realtime"
 
 
 class ParameterRow(NamedTuple):
@@ -139,6 +165,22 @@ class SequenceGaps(NamedTuple):
     missing: int  # packets missing in all
 
 
+class ApidCompleteness(NamedTuple):
+    """What the archive holds of one APID over a time span (``Archive.completeness``)."""
+
+    apid: int
+    received: int  # good packets archived (each once)
+    expected: int  # received + missing: what the sequence counts say was sent
+    gaps: int  # places where the sequence count skipped
+    missing: int  # packets the sequence counts say are missing
+    duplicates: int  # copies refused (already archived)
+    realtime: int  # of the received, archived from the real-time stream
+    playback: int  # of the received, archived from a playback
+
+
+SEQ_COUNT_MOD = 16384  # 14-bit packet sequence count (CCSDS 133.0-B-2 §4.1.3.4.2)
+
+
 _EPOCH_OFFSET_S = 4383 * 86400.0  # 1958-01-01 to 1970-01-01
 
 
@@ -158,6 +200,11 @@ def _packet_fields(data: bytes):
         t = days * 86400.0 - _EPOCH_OFFSET_S + ms / 1000.0
     ok = pus.check_tm(data, 0, n) == pus.OK
     return apid, seq, service, subtype, t, ok
+
+
+def _crc_of(data: bytes) -> int | None:
+    """The packet error control field (last two octets) of a TM packet."""
+    return (data[-2] << 8) | data[-1] if len(data) >= 2 else None
 
 
 def _where(time_column: str, t0, t1, **equal) -> tuple[str, list]:
@@ -200,10 +247,29 @@ class Archive:
             self.conn.executescript(_SCHEMA)
             self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                               (str(SCHEMA_VERSION),))
+            if self.schema_version == 1:
+                self._migrate_1_to_2()
+            self.conn.executescript(_SCHEMA_KEYS)
             self.conn.commit()
         v = self.schema_version
         if v != SCHEMA_VERSION:
             raise RuntimeError(f"archive {self.path}: schema version {v}, this software reads {SCHEMA_VERSION}")
+
+    def _migrate_1_to_2(self) -> None:
+        """Version 1 to 2: packets get ``source`` (the old ones came real time); repeated good packets
+        (same APID, sequence count and packet time) move to ``packet_duplicates``, keeping the first."""
+        c = self.conn
+        columns = [r[1] for r in c.execute("PRAGMA table_info(packets)")]
+        if "source" not in columns:
+            c.execute("ALTER TABLE packets ADD COLUMN source TEXT NOT NULL DEFAULT 'realtime'")
+        if "crc" not in columns:
+            c.execute("ALTER TABLE packets ADD COLUMN crc INTEGER")
+        c.executemany("UPDATE packets SET crc = ? WHERE id = ?",
+                      [(_crc_of(bytes(d)), i) for i, d in c.execute("SELECT id, data FROM packets WHERE ok = 1")])
+        c.execute("INSERT INTO packet_duplicates (rx_time, apid, seq_count, pkt_time, source) "
+                  f"SELECT rx_time, apid, seq_count, pkt_time, source FROM packets WHERE id IN ({_REPEATS})")
+        c.execute(f"DELETE FROM packets WHERE id IN ({_REPEATS})")
+        c.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
     # -- housekeeping of the connection ------------------------------------------------------
     @property
@@ -263,20 +329,28 @@ class Archive:
                               rows)
         self._done()
 
-    def add_packet(self, rx_time: float, packet: bytes) -> int:
-        """Archive one TM packet's octets (good or bad: ``ok`` says which); header fields read from them."""
-        cur = self.conn.execute(
-            "INSERT INTO packets (rx_time, apid, seq_count, service, subtype, pkt_time, ok, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (rx_time, *_packet_fields(packet), bytes(packet)))
-        self._done()
-        return cur.lastrowid
+    def add_packet(self, rx_time: float, packet: bytes, source: str = "realtime") -> int | None:
+        """Archive one TM packet's octets (good or bad: ``ok`` says which); header fields read from them.
 
-    def add_packets(self, packets: Iterable[tuple[float, bytes]]) -> None:
-        """Archive many ``(rx_time, packet)`` in one statement."""
-        self.conn.executemany(
-            "INSERT INTO packets (rx_time, apid, seq_count, service, subtype, pkt_time, ok, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(t, *_packet_fields(p), bytes(p)) for t, p in packets])
+        Returns the row ID, or None when a good packet with the same APID, sequence count, packet time
+        and CRC is already archived: the copy is refused and noted in ``packet_duplicates``.
+        """
+        fields = _packet_fields(packet)
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO packets (rx_time, apid, seq_count, service, subtype, pkt_time, ok, data, source, "
+            "crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rx_time, *fields, bytes(packet), source, _crc_of(packet) if fields[5] else None))
+        row = cur.lastrowid if cur.rowcount else None
+        if row is None:
+            self.conn.execute("INSERT INTO packet_duplicates (rx_time, apid, seq_count, pkt_time, source) "
+                              "VALUES (?, ?, ?, ?, ?)", (rx_time, fields[0], fields[1], fields[4], source))
         self._done()
+        return row
+
+    def add_packets(self, packets: Iterable[tuple[float, bytes]], source: str = "realtime") -> int:
+        """Archive many ``(rx_time, packet)`` in one transaction; return how many were new."""
+        with self.batch():
+            return sum(1 for t, p in packets if self.add_packet(t, p, source) is not None)
 
     def add_samples(self, samples: Iterable, rx_time: float | None = None, states: Iterable | None = None) -> None:
         """Archive ``mdb_decode.Sample``s (one ``executemany``); ``states``: their limit states, in order."""
@@ -447,8 +521,8 @@ class Archive:
     def packets(self, t0: float | None = None, t1: float | None = None, apid: int | None = None) -> list[PacketRow]:
         """Packets with packet time in [t0, t1] (of one APID if given), in order of arrival."""
         where, params = _where("pkt_time", t0, t1, apid=apid)
-        sql = f"SELECT id, rx_time, apid, seq_count, service, subtype, pkt_time, ok, data FROM packets{where}"
-        return [PacketRow(*r[:7], bool(r[7]), r[8]) for r in self.conn.execute(sql + " ORDER BY id", params)]
+        sql = f"SELECT id, rx_time, apid, seq_count, service, subtype, pkt_time, ok, data, source FROM packets{where}"
+        return [PacketRow(*r[:7], bool(r[7]), r[8], r[9]) for r in self.conn.execute(sql + " ORDER BY id", params)]
 
     def frames(self, t0: float | None = None, t1: float | None = None, vcid: int | None = None) -> list[FrameRow]:
         """Frames received in [t0, t1] (of one VC if given), in order of arrival."""
@@ -456,16 +530,60 @@ class Archive:
         sql = f"SELECT id, rx_time, vcid, mc_count, vc_count, data FROM frames{where}"
         return [FrameRow(*r) for r in self.conn.execute(sql + " ORDER BY id", params)]
 
-    def sequence_gaps(self, apid: int) -> SequenceGaps:
-        """Gaps in the 14-bit sequence counts of the good packets archived for ``apid``, in order of arrival.
+    def sequence_gaps(self, apid: int, t0: float | None = None, t1: float | None = None) -> SequenceGaps:
+        """Gaps in the 14-bit sequence counts of the good packets archived for ``apid`` (packet time in
+        [t0, t1] if given), real-time and playback merged, in packet-time order.
 
-        A repeated count (the same packet twice) is not a gap; a count that goes
-        back (a reboot) counts as the packets it would take to get there by
-        wrapping, since the archive cannot tell the two apart.
+        Packets of one time stamp (a housekeeping second sends several) are put in sequence-count order
+        from the count before them, modulo 2**14, so a wrap inside such a group is no gap.  A repeated
+        count (a packet with the same count at another time) is not a gap; a count that goes back (a
+        reboot) counts as the packets it would take to get there by wrapping, since the archive cannot
+        tell the two apart.
         """
-        row = self.conn.execute(
-            "SELECT COUNT(d), COALESCE(SUM(d), 0) FROM ("
-            " SELECT (seq_count - LAG(seq_count) OVER (ORDER BY id) - 1) & 16383 AS d"
-            " FROM packets WHERE apid = ? AND ok = 1"
-            ") WHERE d IS NOT NULL AND d != 0 AND d != 16383", (apid,)).fetchone()
-        return SequenceGaps(row[0], row[1])
+        return self._gaps(self._seq_counts(apid, t0, t1))
+
+    def _seq_counts(self, apid, t0, t1) -> list[int]:
+        """Sequence counts of ``apid``'s good packets in packet-time order (ties: see ``sequence_gaps``)."""
+        where, params = _where("pkt_time", t0, t1, apid=apid)
+        rows = self.conn.execute(f"SELECT pkt_time, seq_count FROM packets{where} AND ok = 1 ORDER BY pkt_time, id",
+                                 params).fetchall()  # ``where`` always names the APID
+        out: list[int] = []
+        i = 0
+        while i < len(rows):
+            j = i
+            while j < len(rows) and rows[j][0] == rows[i][0]:
+                j += 1
+            group = [r[1] for r in rows[i:j]]
+            if len(group) > 1:
+                prev = out[-1] if out else group[0] - 1
+                group.sort(key=lambda s: (s - prev - 1) % SEQ_COUNT_MOD)
+            out.extend(group)
+            i = j
+        return out
+
+    @staticmethod
+    def _gaps(seqs: list[int]) -> SequenceGaps:
+        gaps = missing = 0
+        for a, b in zip(seqs, seqs[1:]):
+            d = (b - a - 1) % SEQ_COUNT_MOD
+            if d and d != SEQ_COUNT_MOD - 1:
+                gaps += 1
+                missing += d
+        return SequenceGaps(gaps, missing)
+
+    def completeness(self, t0: float | None = None, t1: float | None = None) -> dict[int, ApidCompleteness]:
+        """Per APID over packet times [t0, t1]: packets expected (from the sequence counts) against
+        received, gaps, and the duplicate copies refused; real-time and playback merged."""
+        where, params = _where("pkt_time", t0, t1)
+        ok = (where + " AND" if where else " WHERE") + " ok = 1 AND apid IS NOT NULL"
+        counts = {apid: (n, rt) for apid, n, rt in self.conn.execute(
+            f"SELECT apid, COUNT(*), SUM(source = 'realtime') FROM packets{ok} GROUP BY apid", params)}
+        dups = dict(self.conn.execute(
+            f"SELECT apid, COUNT(*) FROM packet_duplicates{where} GROUP BY apid", params).fetchall())
+        out = {}
+        for apid in sorted(set(counts) | set(dups)):
+            n, rt = counts.get(apid, (0, 0))
+            g = self._gaps(self._seq_counts(apid, t0, t1))
+            out[apid] = ApidCompleteness(apid, n, n + g.missing, g.gaps, g.missing, dups.get(apid, 0), rt or 0,
+                                         n - (rt or 0))
+        return out

@@ -11,6 +11,14 @@ When the payload refuses a command, ``failure_reason`` turns the report's
 failure code and argument index, with the command as it was sent, into the
 operator's one line: the argument and its declared range, or the parameter and
 its settable range, not only the code's text.
+
+Hazardous commands (docs/hazardous_commands.md): ``hazard_reason`` reads the
+declaration of bus/mdb.py (COMMANDS field 6) for the arguments given and says
+why the command needs arming, or None; a condition on the payload's state
+(APT_START near the gimbal's travel) counts as hazardous, the ground cannot see
+that state.  ``arm_args`` and ``arm_args_for_packet`` give the HAZ_ARM that arms
+exactly one command (APID, service, subtype, function ID, CRC-16 of its
+application data), for the operator tools and the pass planner alike.
 """
 
 import struct
@@ -142,3 +150,105 @@ def describe(name: str) -> str:
     else:
         usage = " ".join(f"{a}=<{t} {lo}..{hi}>" for a, t, lo, hi, _ in decl[5] if not (a == "n" and lo == hi))
     return " ".join(p for p in (decl[0], usage, "--", decl[7]) if p)
+
+
+# -- hazardous commands ------------------------------------------------------------------
+
+def _declared(apid: int, svc: int, sub: int, fid):
+    for c in mdb.COMMANDS:
+        if c[1] == apid and c[2] == svc and c[3] == sub and c[4] == fid:
+            return c
+    return None
+
+
+def _conditions_hold(decl, values: list[int] | None) -> str | None:
+    """``"NAME arg=value ..."`` when every hazard condition of ``decl`` holds for ``values`` (state
+    conditions do: the ground cannot see the state), None when one does not."""
+    cond_decl = decl[6]
+    if not cond_decl:
+        return None
+    names = [a[0] for a in decl[5] or ()]
+    words, when = [decl[0]], []
+    for cond in (() if cond_decl is True else cond_decl):
+        if cond[0] == mdb.HAZ_STATE:
+            if cond[1] != "embeds_hazardous":  # that one is checked on the embedded packets themselves
+                when.append(cond[2])
+            continue
+        if values is None:
+            continue
+        v = values[names.index(cond[0])]
+        if not cond[1] <= v <= cond[2]:
+            return None
+        p = mdb.parameter_by_id(v) if cond[0] == "pid" else None
+        words.append(f"{cond[0]}=0x{v:04X} ({p[1]})" if p is not None else f"{cond[0]}={v}")
+    return " ".join(words) + "".join(f" (hazardous when {w})" for w in when)
+
+
+def _embedded_packets(data: bytes):
+    """The TC packets a TC[11,4]'s application data embeds (after their release times)."""
+    if not data:
+        return
+    pos = 1
+    for _ in range(data[0]):
+        p = pos + 7
+        if p + 6 > len(data):
+            return
+        plen = int.from_bytes(data[p + 4:p + 6], "big") + 7
+        yield bytes(data[p:p + plen])
+        pos = p + plen
+
+
+def packet_hazard(packet: bytes) -> str | None:
+    """Why a built TC packet may be hazardous (``"SRC_MODE mode=4"``, ...), or None."""
+    from bus.pus import CRC_LEN, TC_APP_DATA_OFFSET
+
+    if len(packet) < TC_APP_DATA_OFFSET + CRC_LEN:
+        return None
+    apid = ((packet[0] & 0x07) << 8) | packet[1]
+    svc, sub = packet[7], packet[8]
+    data = packet[TC_APP_DATA_OFFSET:len(packet) - CRC_LEN]
+    fid = data[0] if svc == 8 and data else None
+    decl = _declared(apid, svc, sub, fid)
+    if decl is None or not decl[6]:
+        return None
+    if decl[5] is None:  # TC[11,4]: hazardous when an embedded packet is
+        inner = [r for r in (packet_hazard(p) for p in _embedded_packets(data)) if r]
+        return f"{decl[0]} embedding {', '.join(inner)}" if inner else None
+    body = data[1:] if fid is not None else data
+    fmt = mdb.args_format(decl[5])
+    if len(body) != struct.calcsize(fmt):
+        return None  # the payload refuses it for its length
+    return _conditions_hold(decl, list(struct.unpack(fmt, body)))
+
+
+def hazard_reason(name: str, args: dict) -> str | None:
+    """One line saying why command ``name`` with ``args`` (as for ``encode``) must be armed, or None."""
+    decl = mdb.command(name.upper())
+    if not decl[6]:
+        return None
+    if decl[5] is None:
+        what = packet_hazard(build_tc(name, args, 0))
+    else:
+        what = _conditions_hold(decl, _values(decl[0], decl[5], dict(args), check=False))
+    if what is None:
+        return None
+    if "(hazardous when" in what:
+        return what.replace(" (hazardous when", " is hazardous (when", 1)
+    return f"{what} is hazardous"
+
+
+def arm_args_for_packet(packet: bytes) -> dict:
+    """HAZ_ARM's arguments arming exactly the TC ``packet``: its APID, service, subtype, function ID
+    (TC[8,1]; 0 otherwise) and the CRC-16 of its application data (whatever its sequence count)."""
+    from bus.pus import CRC_LEN, TC_APP_DATA_OFFSET
+    from ground_segment.frames import crc16
+
+    data = bytes(packet[TC_APP_DATA_OFFSET:len(packet) - CRC_LEN])
+    svc = packet[7]
+    return {"apid": ((packet[0] & 0x07) << 8) | packet[1], "service": svc, "subtype": packet[8],
+            "function": data[0] if svc == 8 and data else 0, "crc": crc16(data)}
+
+
+def arm_args(name: str, args: dict) -> dict:
+    """HAZ_ARM's arguments arming exactly command ``name`` with ``args`` (as for ``encode``)."""
+    return arm_args_for_packet(build_tc(name, args, 0))

@@ -34,6 +34,23 @@ def _hex(v: int, width: int = 3) -> str:
     return f"0x{v:0{width}X}"
 
 
+def hazard_text(decl) -> str:
+    """A command's hazard declaration (bus.mdb COMMANDS field 6) in words: no, yes, or when."""
+    if decl is True:
+        return "yes"
+    if not decl:
+        return "no"
+    words = []
+    for cond in decl:
+        if cond[0] == mdb.HAZ_STATE:
+            words.append(cond[2])
+        elif cond[1] == cond[2]:
+            words.append(f"{cond[0]}={_hex(cond[1], 4) if cond[0] == 'pid' else cond[1]}")
+        else:
+            words.append(f"{cond[0]} {cond[1]}..{cond[2]}")
+    return "when " + " and ".join(words)
+
+
 def generate() -> str:
     out = []
     w = out.append
@@ -124,7 +141,7 @@ def generate() -> str:
         else:
             a = "; ".join(f"{n} {t} {lo}..{hi}{(' ' + u) if u else ''}" for n, t, lo, hi, u in args) or "none"
         w(f"| {name} | {_hex(apid)} | {svc},{sub} | {'' if fid is None else fid} | {a} | "
-          f"{'yes' if hazardous else 'no'} | {desc} |")
+          f"{hazard_text(hazardous)} | {desc} |")
     w("")
     w("Variable layouts:")
     w("")
@@ -133,6 +150,12 @@ def generate() -> str:
       f"{mdb.SCHEDULE_SLOT_LEN} octets). The payload holds")
     w(f"  {mdb.SCHEDULE_MAX_ACTIVITIES} activities at once; an insert is refused whole (SCHEDULE_FULL) if they "
       "would not all fit.")
+    w("  A TC[11,4] that embeds a hazardous command is hazardous itself: arm it (HAZ_ARM); its hazardous")
+    w("  activities then run at release on the authority of that armed insert.")
+    w("- Hazardous commands (column \"hazardous\": when the declaration's conditions all hold) run only after")
+    w("  HAZ_ARM naming exactly them (APID, service, subtype, function ID or 0, CRC-16/CCITT-FALSE of the")
+    w("  application data) within hazard_arm_timeout_s; otherwise the acceptance fails with NOT_ARMED")
+    w("  (docs/hazardous_commands.md).")
     w("- TM[11,10] schedule detail report: N (u8), then N times: release time (7 octets) and the TC packet.")
     w("- TM[20,2] parameter report: N (u8) = 1, parameter ID (u16), value in the parameter's own type.")
     w("- TM[17,2] are-you-alive report: no data.")

@@ -6,7 +6,11 @@ counted), the CLCW of its OCF goes to FOP-1, and each packet is decoded into
 calibrated parameters, events and verification reports
 (``ground_segment.mdb_decode``), checked against its limits with persistence
 (``ground_segment.limits``) and archived (``ground_segment.archive``) with the
-raw frame and packet.
+raw frame and packet.  Packets of the playback VC (VC 1, the payload's packet
+store) are archived with source ``playback`` but not shown live nor matched
+against commands (they are history); a packet the archive already holds (same
+APID, sequence count, packet time and CRC, whichever VC brought it) is refused
+and counted in ``duplicates`` (docs/packet_store.md).
 
 Uplink: operator commands become PUS TCs, FOP-1 (``bus.fop``) wraps them in
 Type-AD frames with sequence numbers and retransmits them on T1 until the CLCW
@@ -113,7 +117,7 @@ class GroundStation:
         self.subscribers: set[asyncio.StreamWriter] = set()
         self.counters = {"frames": 0, "frames_bad": 0, "packets": 0, "packets_bad": 0, "unknown": 0,
                          "tc_frames_sent": 0, "commands": 0, "alerts": 0, "restarts": 0, "resent": 0,
-                         "resend_dropped": 0, "stale_clcws": 0}
+                         "resend_dropped": 0, "stale_clcws": 0, "playback": 0, "duplicates": 0}
         self.alerts: list[str] = []
         self._t0 = time.monotonic()
         self._tc_sock = None
@@ -270,24 +274,29 @@ class GroundStation:
                 self.fop.clcw(word, self._now_ms())
                 self._acknowledged()
                 self._pump()
-        for _vc, pkt in packets:
-            self.on_packet(pkt, t_rx)
+        for vc, pkt in packets:
+            self.on_packet(pkt, t_rx, "playback" if vc == mdb.VC_PLAYBACK else "realtime")
 
     def _bad_frames(self) -> int:
         f = self.frames
         return f.length_errors + f.version_errors + f.scid_errors + f.crc_errors
 
-    def on_packet(self, pkt: bytes, t_rx: float) -> None:
+    def on_packet(self, pkt: bytes, t_rx: float, source: str = "realtime") -> None:
         try:
             records = self.decoder.decode(pkt)
         except Exception as e:  # noqa: BLE001 - a bad packet is counted, never fatal
             name = type(e).__name__
             self.counters["unknown" if name == "UnknownPacket" else "packets_bad"] += 1
-            self.archive.add_packet(t_rx, pkt)
+            self.archive.add_packet(t_rx, pkt, source)
+            return
+        if self.archive.add_packet(t_rx, pkt, source) is None:  # already archived: real time or played
+            self.counters["duplicates"] += 1
             return
         self.counters["packets"] += 1
-        self.archive.add_packet(t_rx, pkt)
         self.archive.add_records(records, t_rx, self.limits)
+        if source == "playback":  # history: archived, not shown live nor matched against commands
+            self.counters["playback"] += 1
+            return
         for rec in records:
             self._dispatch(rec)
 

@@ -177,7 +177,10 @@ def generate() -> bytes:
             for an, typ, lo, hi, unit in args:
                 _sub(al, "Argument", name=an, argumentTypeRef=arg_type(typ, lo, hi))
                 _sub(ce, "ArgumentRefEntry", argumentRef=an)
-        if hazardous:
-            _sub(m, "DefaultSignificance", consequenceLevel="critical")
+        if hazardous:  # can be hazardous: the reason says when (bus.mdb, docs/hazardous_commands.md)
+            from ground_segment.icd import hazard_text
+
+            _sub(m, "DefaultSignificance", consequenceLevel="critical",
+                 reasonForWarning=f"hazardous {hazard_text(hazardous)}: needs HAZ_ARM first")
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

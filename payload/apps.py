@@ -63,6 +63,8 @@ class SourceApp(PusApp):
         pump.set_power(pump_power_uw)
         self.autotune_on_ready = 1  # scan on entering READY
         self.auto_emit = 0  # READY -> EMITTING by itself once calibrated and permitted
+        self.on_settings = None  # callable(what): a persisted setting moved (payload/param_store.py)
+        self.resume_without_tune = False  # restored after a reset: no scan on the next READY
         self.drop_fraction_pm = 200  # brightness fall (per mille) that starts a new scan
         self.drop_persist_s = 5  # ... held for this many quality updates
         self.brightness = 0.0  # corrected pairs/s per mW of pump (last update)
@@ -88,6 +90,8 @@ class SourceApp(PusApp):
 
     def _mode_changed(self, old, new):
         self.services.events.raise_args(self._ev_mode, old, new)
+        if self.on_settings is not None:
+            self.on_settings("mode")
         if new == source_modes.SAFE:
             p = self.pump
             self.services.events.raise_args(self._ev_interlock, self.modes.interlocks, p.measured_ua,
@@ -96,6 +100,8 @@ class SourceApp(PusApp):
             self.tuner.abort()
             self.retarder.stop()
             self.monitor.hold_da = False
+        elif new == source_modes.READY and old == source_modes.LOCKING and self.resume_without_tune:
+            self.resume_without_tune = False  # the restored set point is the last scan's result
         elif new == source_modes.READY and old == source_modes.LOCKING and self.autotune_on_ready:
             self._start_tune(TUNE_ON_READY, None, None)
         elif new == source_modes.EMITTING:
@@ -110,11 +116,15 @@ class SourceApp(PusApp):
             self.brightness_ref = 0.0
             self._low = 0
             self.services.events.raise_args(self._ev_tune_start, reason, t.centre_mk, t.half_range_mk, t.step_mk)
+            if self.on_settings is not None:
+                self.on_settings("tune_start")
         return code
 
     def _tune_finished(self, tuner):
         self.services.events.raise_args(self._ev_tune, tuner.state, tuner.found_mk,
                                         tuner.found_mk - tuner.centre_mk, tuner.peak_counts)
+        if self.on_settings is not None:
+            self.on_settings("tune_end")  # DONE: set point at the peak; FAILED: back at the centre
         if self.retarder.state == retarder_loop.OFF:
             self.retarder.start()
             self.monitor.hold_da = True
@@ -143,6 +153,14 @@ class SourceApp(PusApp):
                 self._start_tune(TUNE_ON_DROP, None, None)
         else:
             self._low = 0
+
+    def permission_lost(self):
+        """The pointing withdrew the emission permission (100 Hz): leave EMITTING and cut the pump at
+        once, rather than up to a 10 Hz period later."""
+        if self.modes.mode == source_modes.EMITTING:
+            self.modes.step(self.crystal.set_point_error_mk, False, self.modes.interlocks)
+            if not self.pump_on:
+                self.pump.cut()
 
     def step(self):
         modes = self.modes
@@ -180,12 +198,22 @@ class SourceApp(PusApp):
 
     def cmd_src_pump_current(self, args, tc):
         if self.pump.set_current(args[0]):
+            if self.on_settings is not None:
+                self.on_settings("pump")  # the power target is 0 now
             return 0
         self.fail_arg = 0
         return mdb.FAIL_ARG_RANGE
 
+    def set_pump_power(self, power_uw):
+        """A new pump power target (telecommand or FDIR derating), told to the parameter table."""
+        if not self.pump.set_power(power_uw):
+            return False
+        if self.on_settings is not None:
+            self.on_settings("pump")
+        return True
+
     def cmd_src_pump_power(self, args, tc):
-        if self.pump.set_power(args[0]):
+        if self.set_pump_power(args[0]):
             return 0
         self.fail_arg = 0
         return mdb.FAIL_ARG_RANGE
@@ -264,6 +292,7 @@ class PointingApp(PusApp):
         self._ev_tone = mdb.event("EV_APT_TONE")[0]
         self._ev_sync = mdb.event("EV_APT_SYNC_LASER")[0]
         self._tone_locked = [False] * len(beams)
+        self.on_permission_lost = None  # callable(): the source's immediate stop (SourceApp.permission_lost)
         self._ticks = 0
         for b in apt:
             b.on_change = self._state_changed
@@ -300,7 +329,11 @@ class PointingApp(PusApp):
             if locked and not self._tone_locked[i]:
                 self.services.events.raise_args(self._ev_tone, i, c.tone_mhz)
             self._tone_locked[i] = locked
-        self.emission_permitted = fine >= self.emit_beams
+        permitted = fine >= self.emit_beams
+        if self.emission_permitted and not permitted and self.on_permission_lost is not None:
+            self.emission_permitted = False
+            self.on_permission_lost()  # the source stops emitting now, not at its next 10 Hz step
+        self.emission_permitted = permitted
         if beacon != self.beacon_on:
             self.beacon_on = beacon
             self._beacon.set(beacon)
@@ -374,6 +407,22 @@ class PointingApp(PusApp):
             return mdb.FAIL_EPHEM_STALE
         return 0
 
+    def hazard_state(self, check, args):
+        """The hazard gate's state question (bus.mdb APT_START): does beam ``args[0]``'s committed
+        ephemeris come within HAZ_TRAVEL_MARGIN_URAD of the gimbal's travel?  No table: no (the start
+        is refused anyway).  Any other question: yes (unknown means hazardous)."""
+        if check != "near_travel_limit" or args is None:
+            return True
+        e = self.apt[args[0]].ephem
+        if not e.valid:
+            return False
+        t = e._live
+        near = mdb.GIMBAL_TRAVEL_URAD - mdb.HAZ_TRAVEL_MARGIN_URAD
+        for i in range(t.n):
+            if t.a[i] >= near or t.a[i] <= -near or t.c[i] >= near or t.c[i] <= -near:
+                return True
+        return False
+
     def cmd_apt_stop(self, args, tc):
         self.apt[args[0]].stop()
         return 0
@@ -399,7 +448,14 @@ class PointingApp(PusApp):
 
 
 class FdirApp(PusApp):
-    """Fault management (APID 0x040): monitors come with the reliability issue."""
+    """Fault management (APID 0x040): the monitors of payload/fdir.py and their switch (FDIR_ENABLE)."""
 
-    def __init__(self, services):
+    def __init__(self, services, core=None):
+        self.core = core  # payload.fdir.Fdir
         super().__init__(mdb.APID_FDIR, "fdir", services)
+
+    def cmd_fdir_enable(self, args, tc):
+        if self.core is None or not self.core.set_enabled(args[0], args[1]):
+            self.fail_arg = 0
+            return mdb.FAIL_ARG_RANGE
+        return 0

@@ -123,7 +123,11 @@ class BeamPointing:
         self._good = 0
 
     def _open_fine(self):
+        """Open the fine loop and put the mirror back to its null: held where it was, a mirror
+        that had run to its travel limit would keep the beacon outside the fine sensor's field
+        while the camera centres it, and the loop could never close again."""
         self.loop.enabled = False
+        self.loop.hold(0, 0)
         self.closing = False
         self._good = 0
 
@@ -171,6 +175,12 @@ class BeamPointing:
 
     def stop(self):
         self._go(IDLE)
+
+    def declare_lost(self):
+        """FDIR: the fine loop cannot be trusted (mirror saturated or stuck): leave fine or coarse
+        track for LOST, which opens the fine loop and re-acquires through the camera."""
+        if self.state == FINE or self.state == COARSE:
+            self._go(LOST)
 
     def _rate(self, ra, rc):
         lim = self.rate_limit_urad_s

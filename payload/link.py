@@ -40,6 +40,15 @@ frames, each with the FARM's CLCW in its OCF, and at least one frame (idle if
 nothing is queued) after any uplink activity and once a second, so the ground
 always has a fresh CLCW without any enable command.
 
+Playback (``store``, a ``payload.packet_store.PacketStore``): while a playback
+runs, each poll first tops up the playback virtual channel (VC 1, two frames
+of queue) with stored packets, unchanged, as far as its free space goes; the
+builder's strict priority sends real-time (VC 0) frames first, so playback
+takes at most two of the ``frames_per_poll`` frames and only what real-time
+data leaves.  On the lab port each played packet is one datagram (at most
+``PLAYBACK_LAB_PER_POLL`` a poll when there is no space link).  When the store
+has nothing more the playback ends (EV_STORE_PLAYBACK_END).
+
 Lab port (HAL link "lab"): raw space packets in, one per datagram, and every
 TM packet out, one per datagram; no frames, no COP-1, no authentication: an
 umbilical test port.  ``lab_enabled`` False ignores it entirely.  The flight
@@ -56,9 +65,11 @@ from bus.tc_frame import TcFrameReader, BC_NONE
 from bus.tm_frame import TmFrameBuilder
 from bus.compat import const
 from hal.interface import ticks_diff
+from payload.packet_store import END_DONE
 
 RX_BUF_LEN = const(2048)
 KEEPALIVE_MS = const(1000)  # longest time without a downlink frame
+PLAYBACK_LAB_PER_POLL = const(16)  # played packets a poll on the lab port when there is no space link
 FLIGHT_CONFIG = {"lab_enabled": False, "tc_auth": True}  # LinkStack / PayloadApp keywords of a flight build
 
 
@@ -99,6 +110,8 @@ class LinkStack:
         self.octets_skipped = 0  # space link octets outside any CLTU passed over while hunting EB 90
         self.lab_packets_in = 0
         self.packets_dropped = 0  # TM packets refused by a full VC queue
+        self.store = None  # payload.packet_store.PacketStore played back on VC 1 (attach_store)
+        self._play_buf = None  # one played-back packet
         tm_out.sinks.append(self._queue_space)
         if self._lab is not None:
             tm_out.sinks.append(self._send_lab)
@@ -107,7 +120,35 @@ class LinkStack:
     def packets_sent(self):
         return self.builder.queued[mdb.VC_REALTIME]
 
+    def attach_store(self, store, max_packet_len):
+        """Play ``store`` back on VC 1 and the lab port; ``max_packet_len``: longest TM packet."""
+        self.store = store
+        self._play_buf = bytearray(max_packet_len)
+
     # -- downlink -------------------------------------------------------------------
+    def _play(self):
+        """Top up the playback VC (and the lab port) from the store; end the playback when it has no more."""
+        s = self.store
+        b = self.builder
+        space = self._space is not None
+        lab = self._lab
+        if not space and lab is None:
+            return  # nowhere to play to: the records stay unplayed
+        budget = PLAYBACK_LAB_PER_POLL
+        while space or budget:
+            n = s.next_len()
+            if n == 0:
+                s.finish(END_DONE)
+                return
+            if space and n > b.free_bytes(mdb.VC_PLAYBACK):
+                return  # VC 1 full: the rest goes on the next polls
+            n = s.take(self._play_buf)
+            if space:
+                b.queue_packet(mdb.VC_PLAYBACK, self._play_buf, n)
+            if lab is not None:
+                lab.write(memoryview(self._play_buf)[:n])
+            budget -= 1
+
     def _queue_space(self, buf, n):
         if not self.builder.queue_packet(mdb.VC_REALTIME, buf, n):
             self.packets_dropped += 1
@@ -252,6 +293,8 @@ class LinkStack:
                     self.lab_packets_in += 1
                     self._router.accept(self._rx, n, 0)
                 n = lab.readinto(self._rx)
+        if self.store is not None and self.store.mode:
+            self._play()
         self._send_frames()
 
     def _lab_bytes(self, n):

@@ -10,6 +10,7 @@ import gc
 import struct
 
 from bus import mdb
+from payload.param_store import SAVE_COMMAND
 from payload.pus_app import PusApp
 
 # argument indices (bus.mdb COMMANDS) that failure reports point at (PusApp.fail_arg)
@@ -17,12 +18,16 @@ _ARG_SID = 1  # HK_*: n, sid, ...
 _ARG_EVENT_ID = 1  # EVENT_*: n, event_id
 _ARG_PID = 1  # PARAM_*: n, pid, value
 _ARG_VALUE = 2
+_ARG_RANGE_END = 2  # STORE_PLAYBACK_RANGE: days0, ms0, days1, ms1
 
 
 class Manager(PusApp):
     def __init__(self, services, schedule, clock, reset_cause):
         self.params = None  # payload.parameters.ParameterTable, bound after every application exists
         self.hk = None  # payload.s3_housekeeping.Housekeeping, likewise
+        self.store = None  # payload.packet_store.PacketStore (service 15), likewise
+        self.tables = None  # payload.param_store.ParameterStore (TBL_SAVE, TBL_LOAD), likewise
+        self.hazard = None  # payload.hazard_gate.HazardGate, likewise
         self.schedule = schedule
         self._clock = clock
         self._boot_ms = clock.ticks_ms()
@@ -41,6 +46,20 @@ class Manager(PusApp):
         e = self.services.time.exponent
         if e and self.uptime_s % (1 << e) == 0:
             self.services.time.report(self.apid)
+
+    # -- hazardous commands (TC[8,1] functions 2 and 3; payload.hazard_gate) --------------
+    def cmd_haz_arm(self, args, tc):
+        return self.hazard.arm(args[0], args[1], args[2], args[3], args[4])
+
+    def cmd_haz_disarm(self, args, tc):
+        return self.hazard.disarm()
+
+    # -- parameter table (payload/param_store.py) -----------------------------------------
+    def cmd_tbl_save(self, args, tc):
+        return self.tables.save(SAVE_COMMAND)
+
+    def cmd_tbl_load(self, args, tc):
+        return self.tables.reload()
 
     # -- service 3 ----------------------------------------------------------------
     def _hk(self, sid):
@@ -126,6 +145,33 @@ class Manager(PusApp):
 
     def cmd_sched_list(self, args, tc):
         self.schedule.report(self.apid)
+        return 0
+
+    # -- service 15 (payload/packet_store.py) ---------------------------------------
+    def cmd_store_enable(self, args, tc):
+        return self.store.set_enabled(True)
+
+    def cmd_store_disable(self, args, tc):
+        return self.store.set_enabled(False)
+
+    def cmd_store_playback(self, args, tc):
+        return self.store.start_open()
+
+    def cmd_store_playback_range(self, args, tc):
+        code = self.store.start_range(args[0], args[1], args[2], args[3])
+        if code == mdb.FAIL_STORE_RANGE:
+            self.fail_arg = _ARG_RANGE_END
+        return code
+
+    def cmd_store_abort(self, args, tc):
+        return self.store.abort()
+
+    def cmd_store_delete(self, args, tc):
+        return self.store.delete_until(args[0], args[1])
+
+    def cmd_store_report(self, args, tc):
+        s = self.store
+        self.services.tm.send(self.apid, 15, 13, s.summary, s.summary_into())
         return 0
 
     # -- service 20 ---------------------------------------------------------------

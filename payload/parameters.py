@@ -5,7 +5,8 @@ application hands over ``{object name: object}`` and every parameter is
 resolved once (a missing object or attribute is a boot-time ValueError, so a
 database that does not match the code cannot fly).  Housekeeping (service 3)
 and parameter management (service 20) both read through this table, so a
-value has one definition.
+value has one definition.  ``set`` tells ``on_set`` (payload/param_store.py keeps
+its RAM shadow and the stored table in step with service 20 that way).
 """
 
 from bus import mdb
@@ -29,6 +30,7 @@ class ParameterTable:
     def __init__(self, objects):
         self._by_id = {}  # pid -> (object, attr, type, settable)
         self._by_name = {}
+        self.on_set = None  # callable(pid) after a successful set(): the parameter table's shadow and saves
         for p in mdb.PARAMETERS:
             oname, attr = p[4].split(".")
             obj = objects.get(oname)
@@ -65,4 +67,15 @@ class ParameterTable:
         if value < rng[0] or value > rng[1]:
             return mdb.FAIL_PARAM_RANGE
         setattr(e[0], e[1], value)
+        if self.on_set is not None:
+            self.on_set(pid)
         return 0
+
+    def flip_bit(self, name, bit):
+        """Flip bit ``bit`` of a parameter's live flight attribute, as a radiation upset would;
+        return the new value.  Fault injection for tests and fault campaigns only: no
+        telecommand reaches it (service 20 goes through ``set``)."""
+        obj, attr, _, _ = self._by_name[name]
+        value = int(getattr(obj, attr)) ^ (1 << bit)
+        setattr(obj, attr, value)
+        return value

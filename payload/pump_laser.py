@@ -37,6 +37,9 @@ class PumpLaser:
         self.full_scale_ua = full_scale_ua
         self.sense_uv_per_ma = sense_uv_per_ma
         self.limit_ua = limit_ua  # over-current interlock threshold
+        # the power loop stays this far below the interlock: run at the limit, the sense noise alone
+        # would trip it (an aged diode then ends in SAFE instead of a derated power, see payload/fdir.py)
+        self.loop_max_ua = limit_ua * 95 // 100
         self.ramp_ua = ramp_ua  # soft-start slew per step (uA per 100 ms)
         self.diode_max_mk = diode_max_mk  # over-temperature interlock threshold
         self.pd_uv_per_uw = pd_uv_per_uw
@@ -98,7 +101,8 @@ class PumpLaser:
             return 0
         if self.power_target_uw and self.set_ua == self.target_ua:  # trim only once the ramp has arrived
             t = self.target_ua + ((self.power_ki_q8 * (self.power_target_uw - self.power_uw)) >> 8)
-            self.target_ua = 0 if t < 0 else (self.limit_ua if t > self.limit_ua else t)
+            m = self.loop_max_ua
+            self.target_ua = 0 if t < 0 else (m if t > m else t)
         s = self.set_ua
         if s < self.target_ua:
             s = s + self.ramp_ua if s + self.ramp_ua < self.target_ua else self.target_ua

@@ -9,6 +9,12 @@ one from the ground.  TC[11,1]/[11,2] enable/disable release, TC[11,3] resets,
 TC[11,5] deletes by request ID (APID, sequence count), TC[11,16] reports every
 activity in TM[11,10] packets (as many activities per packet as fit).
 
+Hazardous commands (payload/hazard_gate.py): a TC[11,4] that embeds one must
+be armed.  While that armed insert is stored, each embedded activity the gate
+finds hazardous is marked; at release a marked activity runs on the authority
+of the armed insert (no second arm), an unmarked one takes the gate like any
+command.
+
 Storage is a fixed pool of slots allocated at boot (no allocation on insert).
 """
 
@@ -29,13 +35,16 @@ def _before_or_at(d1, ms1, d2, ms2):
 
 class Schedule:
     def __init__(self, tm, now, release):
-        """``now()`` -> (valid, days, ms_of_day); ``release(buf, n)`` executes a TC packet."""
+        """``now()`` -> (valid, days, ms_of_day); ``release(buf, n, authorised)`` executes a TC packet
+        (``authorised`` 1: marked at insertion, runs on the authority of its armed insert)."""
         self._tm = tm
         self._now = now
         self._release = release
         self.enabled = True
         self.slots = [bytearray(SLOT_LEN) for _ in range(MAX_ACTIVITIES)]
         self.used = bytearray(MAX_ACTIVITIES)  # 1: slot holds an activity
+        self.authorised = bytearray(MAX_ACTIVITIES)  # 1: hazardous, inserted by an armed TC[11,4]
+        self.gate = None  # payload.hazard_gate.HazardGate, bound at boot (None: nothing is marked)
         self.length = [0] * MAX_ACTIVITIES  # packet length per slot
         self.days = [0] * MAX_ACTIVITIES
         self.ms = [0] * MAX_ACTIVITIES
@@ -83,6 +92,9 @@ class Schedule:
                 self.days[slot] = d
                 self.ms[slot] = ms
                 self.used[slot] = 1
+                gate = self.gate
+                self.authorised[slot] = 1 if (gate is not None and gate.armed_now
+                                              and gate.packet_hazardous(buf, p, plen)) else 0
                 self.count += 1
             pos = p + plen
         if pos != end:
@@ -117,7 +129,7 @@ class Schedule:
                 self.used[i] = 0
                 self.count -= 1
                 self.released += 1
-                self._release(self.slots[i], self.length[i])
+                self._release(self.slots[i], self.length[i], self.authorised[i])
 
     def report(self, apid):
         """TM[11,10] detail reports of every activity; returns how many packets were sent."""

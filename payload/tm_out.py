@@ -2,8 +2,10 @@
 
 One ``bus.pus.TmPacketWriter`` stamps the packets with on-board time and keeps
 each APID's sequence and message counters; each sink (the space link's frame
-builder, the lab port) copies the packet before ``send`` returns, so the single
-packet buffer is reused at once.
+builder, the lab port, the packet store of service 15) copies the packet before
+``send`` returns, so the single packet buffer is reused at once.  A sink must
+not send TM itself (that would overwrite the buffer the other sinks have yet to
+copy): the packet store, for one, reports overwriting from its 1 Hz tick.
 """
 
 

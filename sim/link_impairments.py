@@ -65,7 +65,23 @@ to the stream.
 import math
 import random
 
-__all__ = ["LinkImpairments"]
+__all__ = ["LinkImpairments", "contact_outages"]
+
+
+def contact_outages(orbit_s, contact_s, orbits, first_contact_s=0.0):
+    """Outages (ms) of a link that is up only during one contact per orbit.
+
+    Contact ``k`` (0 .. ``orbits``) lasts ``contact_s`` from ``first_contact_s + k * orbit_s``; the link
+    is out between contacts (and before the first, when ``first_contact_s`` > 0): ``orbits`` + 1
+    contacts, ``orbits`` outages between them.  For ``LinkImpairments(outages=...)``.
+    """
+    if not 0 < contact_s < orbit_s:
+        raise ValueError(f"contact {contact_s} s outside (0, orbit {orbit_s} s)")
+    out = [(0.0, first_contact_s * 1000.0)] if first_contact_s > 0 else []
+    for k in range(orbits):
+        aos = first_contact_s + k * orbit_s
+        out.append(((aos + contact_s) * 1000.0, (aos + orbit_s) * 1000.0))
+    return out
 
 
 class LinkImpairments:

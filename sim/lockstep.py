@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hal.emulated import EmulatedHal
+from hal.interface import RESET_WATCHDOG
 from payload.app import PayloadApp
+from payload.packet_store import STORE_OCTETS_EMULATOR
 from payload.source_modes import EMITTING
 from sim.presets import get_preset
 from sim.source_plant import SourcePlant
@@ -84,7 +86,8 @@ class LockstepRunner:
         rng_thermal, rng_source = np.random.default_rng(seq_thermal), np.random.default_rng(seq_source)
         self.hal = EmulatedHal(start_us=start_us, links=links)
         self.hal.digital_in["station_in_view"].level = station_in_view  # the ground-test permit (EGSE)
-        self.app = PayloadApp(self.hal, fine_period_us=fine_period_us, lab_enabled=lab_enabled)
+        self.lab_enabled = lab_enabled
+        self.app = self._boot()
         self.thermal = CrystalThermalPlant(rng_thermal)
         self.source = (SourcePlant(get_preset(preset), rng_source, self.hal, phase_match_offset_k)
                        if preset else None)
@@ -95,6 +98,14 @@ class LockstepRunner:
         self.small_int_every = small_int_every  # > 0: trace one flight step in this many (sim/smallint.py)
         self.small_ints = SmallIntCheck() if small_int_every else None
         self.t_us = 0  # virtual time since boot, unwrapped (the HAL clock wraps)
+        # faults (sim/faults.py): an injector polled every 10 ms, and what the runner itself models
+        self.faults = None  # sim.faults.FaultInjector
+        self.hung = False  # the processor's foreground is stuck: only the fine timer interrupt runs
+        self.link_down = False  # the lab/space link carries nothing either way
+        self.link_lost_tm = 0  # TM packets the link lost (truth)
+        self.link_lost_packets = []  # ... and their octets
+        self.link_lost_tc = 0  # telecommands the link lost (truth)
+        self.resets = []  # (run time s, reset cause) of every processor reset
 
     def run(self, duration_s: float, on_hk=None, progress=None, realtime: bool = False,
             stop=None, uplink=()) -> RunResult:
@@ -146,15 +157,32 @@ class LockstepRunner:
                 truth.record(t_s, self.thermal.temp_k, app, self.source)
             if self.pointing_on:
                 ps.before(k, j, self.t_us * 1e-6)
+            if k % 10 == 0:
+                if self.faults is not None:
+                    self.faults.tick(self)
+                if hal.watchdog.expired():
+                    self.reset(RESET_WATCHDOG)
+                    app, apt = self.app, self.app.apt
             while pending and pending[0][0] * 1e6 <= k * dt_us:
-                lab_rx.append(bytes(pending.pop(0)[1]))
-            if self.small_ints is not None and k % self.small_int_every == 0:
+                packet = bytes(pending.pop(0)[1])
+                if self.link_down:
+                    self.link_lost_tc += 1
+                else:
+                    lab_rx.append(packet)
+            if self.hung:  # the timer interrupt still runs the fine group; nothing else runs
+                if app.sched.due(app.fine):
+                    app.sched.run(app.fine)
+            elif self.small_ints is not None and k % self.small_int_every == 0:
                 self.small_ints.call(app.step)
             else:
                 app.step()
             if self.pointing_on:
                 ps.record_state(k, [b.state for b in apt])
                 ps.after()
+            if lab_tx and self.link_down:
+                self.link_lost_tm += len(lab_tx)
+                self.link_lost_packets.extend(lab_tx)
+                lab_tx.clear()
             if lab_tx:  # TM from this step: housekeeping rows are decoded as the ground would
                 row = _hk_row(lab_tx)
                 packets.extend(lab_tx)
@@ -174,7 +202,7 @@ class LockstepRunner:
                     ahead = (k * dt_us) * 1e-6 - (time.perf_counter() - wall0)
                     if ahead > 0.002:
                         time.sleep(ahead)
-            hal.clock.advance(dt_us)
+            hal.advance(dt_us)
             self.t_us += dt_us
         wall = time.perf_counter() - wall0
         rec = {key: v[:, :steps] for key, v in ps.rec.items()}
@@ -184,6 +212,24 @@ class LockstepRunner:
                          error_y_nrad=np.round(rec["err_y"] * 1000).astype(np.int32),
                          crystal_temp_k=temps[:n_temp], tm_times_s=tm_times,
                          source_truth=truth.arrays(), pointing=rec)
+
+
+    def reset(self, cause: int) -> None:
+        """A processor reset: the outputs fall to their reset state, RAM is gone, the flight software
+        boots again on the same hardware (its non-volatile store survives) and reports ``cause``."""
+        hal = self.hal
+        hal.power_on_reset_outputs()
+        hal.watchdog.cause = cause
+        hal.watchdog.timeout_ms = 0  # stopped until the new boot starts it
+        self.hung = False
+        self.resets.append((self.t_us * 1e-6, cause))
+        self.app = self._boot()
+        self.app.start()
+
+    def _boot(self) -> PayloadApp:
+        """The flight software on this hardware, with the emulator's larger packet store."""
+        return PayloadApp(self.hal, fine_period_us=self.dt_us, lab_enabled=self.lab_enabled,
+                          store_octets=STORE_OCTETS_EMULATOR)
 
 
 class SourceTruth:

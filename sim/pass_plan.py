@@ -35,6 +35,12 @@ c1 + ``STOP_AFTER_S``       ``APT_STOP beam=0``, ``beam=1``     beams idle after
 The flight software keeps its own interlocks whatever the schedule says: the
 source emits only while both beams are in fine track on stations above the mask,
 the beacon and sync lasers only while a beam tracks a station above it.
+
+Hazardous commands need arming (docs/hazardous_commands.md): ``APT_START``,
+``SYNC_LASER on=1`` and ``PARAM_SET src_auto_emit=1`` make the TC[11,4] that
+carries them hazardous, so ``with_arms`` puts a ``HAZ_ARM`` for exactly that
+insert (or for a hazardous immediate command) just before it; the payload runs
+the hazardous activities at release on the authority of the armed insert.
 """
 
 import struct
@@ -138,3 +144,21 @@ def pass_schedule(tracks, window_s, source_setup=(), warmup_s: float = WARMUP_S,
     for b, _, _ in tracks:
         acts.append((c1 + STOP_AFTER_S, "APT_STOP", {"beam": b}))
     return sorted(acts, key=lambda a: a[0])
+
+
+def with_arms(uplink):
+    """``uplink`` ((t_s, name, args) immediate commands) with a HAZ_ARM for exactly each hazardous one
+    just before it, at the same time: the payload refuses a hazardous command it was not armed for."""
+    from ground_segment.commanding import arm_args, hazard_reason
+
+    out = []
+    for t, name, args in uplink:
+        if hazard_reason(name, args) is not None:
+            out.append((t, "HAZ_ARM", arm_args(name, args)))
+        out.append((t, name, args))
+    return out
+
+
+def arms_needed(uplink) -> int:
+    """How many HAZ_ARM ``with_arms`` adds to ``uplink``."""
+    return len(with_arms(uplink)) - len(uplink)

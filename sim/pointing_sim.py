@@ -42,10 +42,13 @@ class MirrorAxes:
         self._phi = (float(plant.phi[0, 0]), float(plant.phi[0, 1]), float(plant.phi[1, 0]), float(plant.phi[1, 1]))
         self._gam = (float(plant.gamma[0]), float(plant.gamma[1]))
         self._lim = plant.travel
+        self.stuck = False  # fault injection: the mirror no longer moves (seized flexure, dead driver)
         self._x = (0.0, 0.0)  # per axis: (p, p' / w_n)
         self._y = (0.0, 0.0)
 
     def step(self, cmd_x, cmd_y):
+        if self.stuck:
+            return self._x[0], self._y[0]
         self._x = x = self._axis(self._x, cmd_x)
         self._y = y = self._axis(self._y, cmd_y)
         return x[0], y[0]
@@ -72,6 +75,10 @@ class PointingSim:
         self.geometry = geometry
         self.el_mask_deg = el_mask_deg
         self.bias = attitude_bias_urad  # where the body really points, off its knowledge (urad)
+        # fault injection (sim/faults.py): an attitude drift the platform does not correct (urad/s per
+        # axis, added to the bias every tick) and beacons hidden from the sensors, per beam
+        self.bias_rate_urad_s = (0.0, 0.0)
+        self.beacon_blocked = [False] * len(hal.fsm)
         self.seqs = seed_seq.spawn(2 + 4)  # vibration, gimbal, fine sensors, cameras (kept for replays)
         rng_vib, rng_gimbal, *rng_sens = (np.random.default_rng(s) for s in self.seqs)
         self.beams = len(hal.fsm)
@@ -120,7 +127,11 @@ class PointingSim:
             tach.freq_mhz = freq[j]
             tach.phase_q16 = phase[j]
         geo = self.geometry
+        ra, rc = self.bias_rate_urad_s
+        if ra or rc:
+            self.bias = (self.bias[0] + ra * self.dt_s, self.bias[1] + rc * self.dt_s)
         bias_a, bias_c = self.bias
+        blocked = self.beacon_blocked
         for b, (fine, cam, fine_hal, cam_hal) in enumerate(self._sensors):
             ga = self._ga[b]
             gc = self._gc[b]
@@ -138,6 +149,8 @@ class PointingSim:
             oy = (ct - gc) * 1000.0 - vy[b][j]
             sx = ox - self._mx[b]
             sy = oy - self._my[b]
+            if blocked[b]:
+                beacon = False
             err_x, err_y, d_x, d_y, paa_x, paa_y, _ = self._rows[b]
             err_x[k] = (sx + px * 1000.0) * 1e-3  # the quantum beam's truth error, urad
             err_y[k] = (sy + py * 1000.0) * 1e-3

@@ -20,6 +20,7 @@ times.  ``plan()`` builds the pass geometry and the commands:
 from dataclasses import dataclass, field
 
 from sim.pass_plan import param_set as _set
+from sim.pass_plan import with_arms
 
 MAX_SEARCH_DAYS = 32.0  # common passes are looked for up to this far after pass_after_utc
 
@@ -109,7 +110,7 @@ class Scenario:
             src = [(0.0, name, args) for name, args in self.source_setup]
             src.append((0.0, *_set("src_auto_emit", 1)))
             src.append((0.0, "SRC_MODE", {"mode": 1}))
-            return Plan(None, duration_s or self.duration_s, None, tuple(src))
+            return Plan(None, duration_s or self.duration_s, None, tuple(with_arms(src)))
         if pass_index < 0:
             raise ValueError(f"pass_index must be >= 0, got {pass_index}")
         return self.plan_for(self.common_passes(pass_index + 1)[pass_index], duration_s)
@@ -118,7 +119,7 @@ class Scenario:
         """The run over ``common_pass`` (sim.orbit.CommonPass of this scenario's stations)."""
         from ground_segment.schedule import insert_data, time_tag
         from sim.pass_geometry import PassGeometry
-        from sim.pass_plan import beam_tracks, pass_schedule, pass_uploads
+        from sim.pass_plan import arms_needed, beam_tracks, pass_schedule, pass_uploads
 
         cp = common_pass
         t0 = cp.start_unix - self.lead_s
@@ -132,11 +133,15 @@ class Scenario:
         window = (self.lead_s, self.lead_s + contact)
         schedule = pass_schedule(tracks, window, self.source_setup, extra=self.activities)
         uploads = pass_uploads(geo, t0, tracks, step_s=self.ephemeris_step_s)  # TIME_SET, then the ephemerides
-        # number the immediate packets 1..N and the scheduled ones after them
-        n_inserts = len(insert_data(time_tag([(t0 + t, n, a) for t, n, a in schedule])))
-        tagged = time_tag([(t0 + t, n, a) for t, n, a in schedule], first_seq_count=len(uploads) + n_inserts + 1)
+        # number the immediate packets 1..N (a HAZ_ARM before each hazardous one) and the scheduled ones
+        # after them; packing into inserts, and what is hazardous, do not depend on the numbering
+        first = [(0.0, "SCHED_INSERT", {"data": d.hex()})
+                 for d in insert_data(time_tag([(t0 + t, n, a) for t, n, a in schedule]))]
+        n_immediate = len(uploads) + len(first) + arms_needed(uploads + first)
+        tagged = time_tag([(t0 + t, n, a) for t, n, a in schedule], first_seq_count=n_immediate + 1)
         inserts = [(0.0, "SCHED_INSERT", {"data": d.hex()}) for d in insert_data(tagged)]
-        uplink = uploads[:1] + inserts + uploads[1:]
+        uplink = with_arms(uploads[:1] + inserts + uploads[1:])
+        assert len(uplink) == n_immediate
         return Plan(t0, dur, geo, tuple(uplink), tuple(schedule), window, cp)
 
 

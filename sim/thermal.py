@@ -50,6 +50,10 @@ class CrystalThermalPlant:
         self.s = bridge_uv_per_mk
         self.noise = noise_uv_rms
         self.temp_k = ambient_mean_k if initial_k is None else initial_k
+        # fault injection (sim/faults.py): a failed TEC driver delivers no power whatever it is told;
+        # an open or shorted thermistor reads a fixed bridge voltage
+        self.tec_failed = False
+        self.thermistor_fault_uv = None
 
     def ambient_k(self, t_s: float) -> float:
         """Baseplate temperature: a smoothed square wave, warm in sunlight."""
@@ -63,6 +67,8 @@ class CrystalThermalPlant:
         return self.amb_mean + self.amb_swing * (sun - 0.5)
 
     def step(self, t_s: float, dt_s: float, drive_u16: int) -> None:
+        if self.tec_failed:
+            drive_u16 = 32768  # the TEC's zero-power word
         p = self.p_max * (drive_u16 - 32768) / 32767.0
         t_amb = self.ambient_k(t_s)
         tau = self.r * self.c
@@ -70,5 +76,7 @@ class CrystalThermalPlant:
         self.temp_k = t_inf + (self.temp_k - t_inf) * math.exp(-dt_s / tau)
 
     def thermistor_uv(self) -> int:
+        if self.thermistor_fault_uv is not None:
+            return int(self.thermistor_fault_uv)
         t_mk = self.temp_k * 1000.0
         return int(round(-self.s * (t_mk - T_REF_MK) + self.rng.normal(0.0, self.noise)))

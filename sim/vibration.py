@@ -326,6 +326,18 @@ class MicroVibration:
             freq[w] = f0 * fr
         return theta, freq
 
+    def speed_step(self, wheel: int, fraction: float) -> None:
+        """Fault injection: wheel ``wheel``'s mean speed steps by ``fraction`` (0.1: 10 % faster) from the
+        next block on, its rotation phase continuous (a momentum-management glitch or a wheel anomaly)."""
+        if not 0 <= wheel < WHEELS or not -0.9 < fraction < 10:
+            raise ValueError(f"wheel {wheel} (0..{WHEELS - 1}) or speed step {fraction} out of range")
+        before = self.wheel_state(self.n0, 1)[0][wheel, 0]
+        self.f0 = self.f0.copy()
+        self.f0[wheel] *= 1.0 + fraction
+        after = self.wheel_state(self.n0, 1)[0][wheel, 0]
+        self.theta0 = self.theta0.copy()
+        self.theta0[wheel] += before - after
+
     # -- blocks ---------------------------------------------------------
     def next_block(self, components: bool = False) -> dict:
         """The next ``block`` samples.

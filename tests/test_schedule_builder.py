@@ -6,7 +6,7 @@ import struct
 import pytest
 
 from bus import mdb
-from ground_segment.commanding import CommandError, build_tc
+from ground_segment.commanding import CommandError, arm_args_for_packet, build_tc
 from ground_segment.mdb_decode import ScheduleReport, Verification, decode_bytes
 from ground_segment.schedule import MAX_ACTIVITIES, ScheduleError, cds, insert_data, time_tag
 from payload import s11_schedule
@@ -105,8 +105,11 @@ def test_the_payload_releases_what_the_builder_inserts():
 def test_the_micius_pass_plan_goes_up_as_immediate_uploads_and_one_schedule():
     plan = get_scenario("micius-2020").plan()
     names = [n for _, n, _ in plan.uplink]
-    assert names[0] == "TIME_SET" and names[1] == "SCHED_INSERT" and names.count("SCHED_INSERT") == 1
-    assert set(names[2:]) == {"APT_EPHEM_BEGIN", "APT_EPHEM_POINTS", "APT_EPHEM_COMMIT"}
+    assert names[:3] == ["TIME_SET", "HAZ_ARM", "SCHED_INSERT"] and names.count("SCHED_INSERT") == 1
+    assert set(names[3:]) == {"APT_EPHEM_BEGIN", "APT_EPHEM_POINTS", "APT_EPHEM_COMMIT"}
+    # the insert carries hazardous activities: the HAZ_ARM before it arms exactly that packet
+    packets = [pkt for _, pkt in plan.commands()]
+    assert plan.uplink[1][2] == arm_args_for_packet(packets[2])
     assert max(t for t, _, _ in plan.uplink) <= 1.0  # all before the first release
     acts = [(n, a) for _, n, a in plan.schedule]
     assert len(acts) <= MAX_ACTIVITIES

@@ -2,14 +2,13 @@
 
 The flight side (bus/sdls.py) is checked against CPython's ``hmac``; then the
 ground station (ground_segment/station.py) and the payload application on the
-fake HAL are wired back to back in one process: TM frames from the payload go
-to ``GroundStation.on_frame``, the CLTUs the station sends go to the payload's
-space link.
+fake HAL are wired back to back in one process (tests/space_link_pair.py): TM
+frames from the payload go to ``GroundStation.on_frame``, the CLTUs the station
+sends go to the payload's space link.
 """
 
 import hashlib
 import hmac
-import json
 import os
 import stat
 
@@ -17,9 +16,7 @@ from hypothesis import given, strategies as st
 
 from bus import sdls
 from ground_segment.sdls import FrameSigner, GroundKeys, key_load_args
-from ground_segment.station import GroundStation
-from hal.fake import FakeHal
-from payload.app import PayloadApp
+from tests.space_link_pair import SpaceLinkPair
 
 
 @given(st.binary(min_size=0, max_size=200), st.binary(min_size=0, max_size=600))
@@ -48,59 +45,13 @@ def test_key_file_created_with_lab_keys_private_and_counters_persist(tmp_path):
     assert again.ensure_sn_above(1, 100) and again.take_sn(1) == 101
 
 
-class Writer:
-    """Stands in for an operator tool's stream."""
-
-    def __init__(self):
-        self.lines = []
-
-    def write(self, data):
-        self.lines.append(json.loads(data))
-
-    def is_closing(self):
-        return False
-
-
-class Sock:
-    def __init__(self):
-        self.out = []
-
-    def sendto(self, data, addr):
-        self.out.append(data)
-
-
-class BackToBack:
-    """A payload on the fake HAL and a ground station joined by their space links."""
+class BackToBack(SpaceLinkPair):
+    """A payload on the fake HAL and a ground station joined by their space links, the AD service started."""
 
     def __init__(self, tmp_path, key_file=None, **station_kw):
-        self.hal = FakeHal()
-        self.app = PayloadApp(self.hal)
-        self.app.start()
-        self.gs = GroundStation(str(tmp_path / "ground.sqlite"), key_file=str(key_file or tmp_path / "keys.json"),
-                                **station_kw)
-        self.sock = Sock()
-        self.gs._tc_sock = self.sock
+        super().__init__(tmp_path, key_file=key_file, **station_kw)
         self.run_ms(1200)
         assert self.gs.fop.state != 6, "no CLCW reached the ground"  # AD service started
-
-    def run_ms(self, ms):
-        space = self.hal.links["space"]
-        i = 0
-        while i < ms:
-            while self.sock.out:
-                space.rx.append(self.sock.out.pop(0))
-            self.app.step()
-            self.hal.clock.advance(1000)
-            for f in space.tx:
-                self.gs.on_frame(f)
-            space.tx.clear()
-            i += 1
-
-    def command(self, name, args=None, ms=1500):
-        w = Writer()
-        cmd = self.gs.send_command(name, args or {}, writer=w, timeout_s=30)
-        self.run_ms(ms)
-        return cmd, w.lines
 
 
 def test_station_signs_and_the_payload_executes(tmp_path):

@@ -1,8 +1,8 @@
 """The ground station's FOP-1 recovers from alerts without losing or repeating a command.
 
 The real ``GroundStation`` (ground_segment/station.py: FOP-1, SDLS signing per transmission,
-CLTU) and the real payload application on the fake HAL are wired back to back in one process,
-as in tests/test_sdls_ground.py, but through ``sim.link_impairments.LinkImpairments`` in each
+CLTU) and the real payload application on the fake HAL are wired back to back in one process
+(tests/space_link_pair.py, as in tests/test_sdls_ground.py), but through ``sim.link_impairments.LinkImpairments`` in each
 direction: 20 % frame loss, bit errors, and on the uplink duplication and re-ordering.  Time
 is virtual (the station's clock is the HAL's), nothing sleeps.  An outage longer than
 T1 x transmission limit forces a T1 alert: the FOP purges its queues, the station restarts the
@@ -13,15 +13,13 @@ on the ground; every command whose completion report got through the lossy downl
 """
 
 import collections
-import json
 
 from bus import clcw as clcw_mod
 from bus import fop as fop_mod
 from ground_segment.commanding import CommandError
-from ground_segment.station import TRANSMISSION_LIMIT, GroundStation
-from hal.fake import FakeHal
-from payload.app import PayloadApp
+from ground_segment.station import TRANSMISSION_LIMIT
 from sim.link_impairments import LinkImpairments
+from tests.space_link_pair import SpaceLinkPair, Writer
 
 STEP_MS = 5
 UPLINK_BPS = 4000
@@ -29,67 +27,31 @@ DOWNLINK_BPS = 1_000_000
 DELAY_MS = 5
 
 
-class Writer:
-    def __init__(self):
-        self.lines = []
-
-    def write(self, data):
-        self.lines.append(json.loads(data))
-
-    def is_closing(self):
-        return False
-
-
-class Uplink:
-    """The station's TC socket: CLTUs go into the impaired uplink."""
-
-    def __init__(self, run):
-        self.run = run
-
-    def sendto(self, data, addr):
-        self.run.uplink.send(bytes(data), self.run.now_ms)
-
-
-class StationRun:
+class StationRun(SpaceLinkPair):
     def __init__(self, tmp_path, n, seed, outages=(), transmission_limit=TRANSMISSION_LIMIT):
+        uplink = LinkImpairments(seed=seed, loss=0.2, ber=1e-5, duplicate=0.02, reorder=0.02,
+                                 reorder_depth=(1, 3), outages=outages, delay_ms=DELAY_MS,
+                                 rate_bps=UPLINK_BPS, name="uplink")
+        downlink = LinkImpairments(seed=seed + 1000, loss=0.2, ber=1e-5, outages=outages, delay_ms=DELAY_MS,
+                                   rate_bps=DOWNLINK_BPS, name="downlink")
+        super().__init__(tmp_path, uplink, downlink, virtual_station=True, transmission_limit=transmission_limit)
         self.n = n
-        self.now_ms = 0
-        self.uplink = LinkImpairments(seed=seed, loss=0.2, ber=1e-5, duplicate=0.02, reorder=0.02,
-                                      reorder_depth=(1, 3), outages=outages, delay_ms=DELAY_MS,
-                                      rate_bps=UPLINK_BPS, name="uplink")
-        self.downlink = LinkImpairments(seed=seed + 1000, loss=0.2, ber=1e-5, outages=outages, delay_ms=DELAY_MS,
-                                        rate_bps=DOWNLINK_BPS, name="downlink")
-        self.hal = FakeHal()
-        self.app = PayloadApp(self.hal)
-        self.app.start()
         self.executed = collections.Counter()  # (APID, seq count) of each TC routed on board
         router = self.app.router
         accept = router.accept
 
-        def recording_accept(buf, n, offset=0):
+        def recording_accept(buf, n, offset=0, *rest):
             self.executed[(((buf[offset] & 0x07) << 8) | buf[offset + 1],
                            ((buf[offset + 2] & 0x3F) << 8) | buf[offset + 3])] += 1
-            return accept(buf, n, offset)
+            return accept(buf, n, offset, *rest)
 
         router.accept = recording_accept
-        self.gs = GroundStation(str(tmp_path / "ground.sqlite"), key_file=str(tmp_path / "keys.json"),
-                                transmission_limit=transmission_limit)
-        self.gs._now_ms = lambda: self.now_ms  # the station runs on the virtual clock
-        self.gs._tc_sock = Uplink(self)
         self.cmds = []  # (PendingCommand, Writer)
         self.restart_vrs = []
 
-    def step(self):
-        gs, space = self.gs, self.hal.links["space"]
-        for cltu in self.uplink.receive(self.now_ms):
-            space.rx.append(cltu)
-        self.app.step()
-        for f in space.tx:
-            self.downlink.send(f, self.now_ms)
-        space.tx.clear()
-        for f in self.downlink.receive(self.now_ms):
-            gs.on_frame(f)
-        gs.service()
+    def step(self, ms=STEP_MS):
+        self.exchange()
+        gs = self.gs
         fop = gs.fop
         while (len(self.cmds) < self.n and fop.state <= fop_mod.RETRANSMIT_WITH_WAIT and fop.wait_queue is None
                and not gs._resend):
@@ -99,8 +61,7 @@ class StationRun:
             except CommandError:
                 break
             self.cmds.append((cmd, w))
-        self.now_ms += STEP_MS
-        self.hal.clock.advance(STEP_MS * 1000)
+        self.advance(ms)
 
     def all_accepted(self):
         gs = self.gs

@@ -160,12 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("xtce", help="export the mission database as XTCE 1.2")
     x.add_argument("--out", default="-", help="output file (default: standard output)")
     x.set_defaults(func=cmd_xtce)
-    from tools import deploy, emulate, ops, pass_run, passes, plan
+    from tools import deploy, emulate, faults, ops, pass_run, passes, plan
 
     pass_run.add_parser(sub)
     passes.add_parser(sub)
     plan.add_parser(sub)
     emulate.add_parser(sub)
+    faults.add_parser(sub)
+    faults.add_inject_parser(sub)
     ops.add_parsers(sub)
 
     deploy.add_parser(sub)

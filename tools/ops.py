@@ -6,6 +6,9 @@
                                             the payload refused says why ("rejected on board: MAC check
                                             failed (SPI 1)"); SEC_KEY_LOAD spi=N key=HEX is wrapped by
                                             the station under the KEK (docs/security.md)
+    qsat tc NAME [key=value ...] --arm      a hazardous command (docs/hazardous_commands.md): HAZ_ARM for
+                                            exactly it, its completion awaited, then the command; without
+                                            --arm a hazardous command is refused here (exit code 2)
     qsat watch [--seconds S] [NAME ...]     live telemetry with limit colouring
     qsat status                             link, COP-1 and counters
     qsat archive params NAME [--since S]    query the archive (parameters, events, commands)
@@ -138,6 +141,8 @@ def add_parsers(sub) -> None:
     t.add_argument("args", nargs="*", metavar="key=value")
     t.add_argument("--ack", type=lambda v: int(v, 0), default=0b1111, help="acknowledgement flags (default 0b1111)")
     t.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for completion")
+    t.add_argument("--arm", action="store_true",
+                   help="hazardous command: send HAZ_ARM for exactly this command first, then the command")
     _common(t)
     t.set_defaults(func=cmd_tc)
     w = sub.add_parser("watch", help="live telemetry with limit colouring")
@@ -203,15 +208,28 @@ def cmd_ground(args) -> int:
 
 
 def cmd_tc(args) -> int:
-    from ground_segment.commanding import CommandError, encode, parse_args
+    from ground_segment.commanding import CommandError, arm_args, encode, hazard_reason, parse_args
 
+    step = "command"
+    hazard = None
     try:
         kv = parse_args(args.args)
         if not (args.name.upper() == "SEC_KEY_LOAD" and "key" in kv):  # the station wraps key=HEX itself
             encode(args.name, kv)  # reject a malformed command before contacting the ground station
+            hazard = hazard_reason(args.name, kv)
+        if hazard is not None and not args.arm:
+            print(f"qsat tc: {hazard}: repeat with --arm", file=sys.stderr)
+            return 2
+        if hazard is not None:
+            step = "HAZ_ARM"
+            send(args.host, args.port, "HAZ_ARM", arm_args(args.name, kv), timeout_s=args.timeout)
+            print(f"armed {args.name.upper()} for hazard_arm_timeout_s (HAZ_ARM completed)")
+            step = "command"
         send(args.host, args.port, args.name, kv, args.ack, args.timeout)
+        if hazard is not None:
+            print(f"executed {args.name.upper()} under its arm")
     except (CommandError, OpsError) as e:
-        return _fail("tc", str(e))
+        return _fail("tc", f"{step}: {e}" if hazard is not None else str(e))
     return 0
 
 

@@ -51,7 +51,17 @@ def test_commands_well_formed():
         assert apid in apids, name
         assert 0 <= svc <= 255 and 0 <= sub <= 255
         assert (fid is None) == (svc != 8), name
-        assert hazardous in (True, False) and desc
+        assert desc
+        if hazardous is not True and hazardous is not False:  # conditions, all of which must hold
+            assert isinstance(hazardous, tuple) and hazardous, name
+            names = [a[0] for a in args or ()]
+            for cond in hazardous:
+                if cond[0] == mdb.HAZ_STATE:
+                    assert len(cond) == 3 and cond[1] and cond[2], name
+                else:
+                    aname, lo, hi = cond
+                    a = args[names.index(aname)]
+                    assert a[2] <= lo <= hi <= a[3], (name, aname)
         if args is not None:
             for aname, typ, lo, hi, unit in args:
                 tlo, thi = mdb.TYPE_RANGES[typ]
@@ -83,3 +93,9 @@ def test_failure_codes_unique_and_named():
     _unique([f[1] for f in mdb.FAILURES])
     for code, name, text in mdb.FAILURES:
         assert 0x0100 <= code <= 0x01FF and text, name
+
+
+def test_hazard_declaration_of_auto_emit_names_the_parameter():
+    cond = mdb.command("PARAM_SET")[6]
+    assert cond[0] == ("pid", mdb.parameter("src_auto_emit")[0], mdb.parameter("src_auto_emit")[0])
+    assert cond[1] == ("value", 1, 1)

@@ -5,7 +5,10 @@ import struct
 from bus import mdb
 from payload import source_modes as sm
 from tests.flight.payload.ground_stub import Bench, of, failure_arg, failure_code
+from tests.flight.payload.hazard_support import armed_tc
 from tests.flight.support import garbage_bytes
+
+_AUTOTUNE_ON_READY = mdb.parameter("autotune_on_ready")[0]
 
 
 def _events(tms, name):
@@ -25,19 +28,20 @@ def test_warmup_by_command_and_mode_event():
 
 def test_emission_refused_with_the_reason_until_locked_and_permitted():
     b = Bench()
-    assert failure_code(of(b.tc("SRC_MODE", 4), 1, 8)[0]) == mdb.FAIL_MODE_REFUSED  # from OFF
+    assert failure_code(of(armed_tc(b, "SRC_MODE", 4), 1, 8)[0]) == mdb.FAIL_MODE_REFUSED  # from OFF
     b.tc("SRC_MODE", 1)
-    assert failure_code(of(b.tc("SRC_MODE", 4), 1, 8)[0]) == mdb.FAIL_MODE_NOT_LOCKED
+    assert failure_code(of(armed_tc(b, "SRC_MODE", 4), 1, 8)[0]) == mdb.FAIL_MODE_NOT_LOCKED
     modes = b.app.source_app.modes
     modes.hold_ms = 200
-    b.app.source_app.autotune_on_ready = 0  # no light on this bench: nothing to tune on
+    b.app.params.set(_AUTOTUNE_ON_READY, 0)  # no light on this bench: nothing to tune on (service 20, as
+    # the ground would: a direct poke is an upset to the parameter scrub, payload/param_store.py)
     b.hal.analog_in["crystal_thermistor"].uv = 0  # crystal at its set point (25 C)
     b.run_ms(600)
     assert modes.mode == sm.READY
-    assert failure_code(of(b.tc("SRC_MODE", 4), 1, 8)[0]) == mdb.FAIL_MODE_NOT_PERMITTED
+    assert failure_code(of(armed_tc(b, "SRC_MODE", 4), 1, 8)[0]) == mdb.FAIL_MODE_NOT_PERMITTED
     b.hal.digital_in["station_in_view"].level = True
     b.run_ms(200)
-    assert of(b.tc("SRC_MODE", 4), 1, 7) and modes.mode == sm.EMITTING
+    assert of(armed_tc(b, "SRC_MODE", 4), 1, 7) and modes.mode == sm.EMITTING
     b.tc("SRC_PUMP_CURRENT", 40000)
     b.run_ms(500)
     assert b.hal.digital_out["pump_enable"].on and b.hal.analog_out["pump_current"].value > 0
@@ -48,9 +52,9 @@ def test_pump_interlock_cuts_and_reports_safe():
     b.hal.digital_in["station_in_view"].level = True
     b.tc("SRC_MODE", 1)
     b.app.source_app.modes.hold_ms = 200
-    b.app.source_app.autotune_on_ready = 0
+    b.app.params.set(_AUTOTUNE_ON_READY, 0)
     b.run_ms(600)
-    b.tc("SRC_MODE", 4)
+    armed_tc(b, "SRC_MODE", 4)
     b.tc("SRC_PUMP_CURRENT", 40000)
     b.run_ms(500)
     b.lab.tx.clear()
@@ -79,7 +83,7 @@ def _ready(b):
     b.hal.analog_in["crystal_thermistor"].uv = 0
     app = b.app.source_app
     app.modes.hold_ms = 200
-    app.autotune_on_ready = 0
+    b.app.params.set(_AUTOTUNE_ON_READY, 0)
     b.tc("SRC_MODE", 1)
     b.run_ms(600)
     assert app.modes.mode == sm.READY
@@ -91,7 +95,7 @@ def test_autotune_refused_when_it_makes_no_sense():
     tm = of(b.tc("SRC_AUTOTUNE", 2000, 100), 1, 8)[0]
     assert failure_code(tm) == mdb.FAIL_MODE_NOT_LOCKED  # OFF: no locked crystal to scan
     app = _ready(b)
-    b.app.crystal.set_point_mk = 289150  # 1 K above the lowest settable set point
+    b.app.params.set(mdb.parameter("crystal_set_point_mk")[0], 289150)  # 1 K above the lowest settable set point
     tm = of(b.tc("SRC_AUTOTUNE", 2000, 100), 1, 8)[0]
     assert failure_code(tm) == mdb.FAIL_SCAN_RANGE and failure_arg(tm) == 0  # names half_range_mk
     tm = of(b.tc("SRC_AUTOTUNE", 1000, 10), 1, 8)[0]
@@ -135,7 +139,7 @@ def test_mp_source_cycle_allocates_nothing_between_quality_updates():
     b = Bench()
     b.hal.digital_in["station_in_view"].level = True
     app = _ready(b)
-    b.tc("SRC_MODE", 4)
+    armed_tc(b, "SRC_MODE", 4)
     b.run_ms(1000)
     assert app.modes.mode == sm.EMITTING and b.hal.digital_out["pump_enable"].on
     app.monitor.cycles_per_basis = 1000000  # the once-a-second quality update may allocate; the rest not

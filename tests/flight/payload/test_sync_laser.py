@@ -11,6 +11,7 @@ from bus import mdb
 from payload import apt_beam
 from payload.apps import SYNC_BY_COMMAND, SYNC_BY_TRACKING, SYNC_NO_BEAM
 from tests.flight.payload.ground_stub import Bench, of, failure_code
+from tests.flight.payload.hazard_support import arm, may_be_hazardous
 from tests.flight.support import garbage_bytes
 
 DAYS = 25000
@@ -46,7 +47,10 @@ def _run(b, ms, seen=(0, 1)):
 
 
 def _tc(b, name, *args, seen=(0, 1)):
-    """Send a command while the beacon stays in view of the beams in ``seen``; the TM that came back."""
+    """Send a command (armed first when it may be hazardous) while the beacon stays in view of the
+    beams in ``seen``; the TM that came back."""
+    if may_be_hazardous(name, *args):
+        arm(b, name, *args, run=lambda ms: _run(b, ms, seen))
     b.tc(name, *args, ms=0)
     _run(b, 60, seen)
     return b.received()
