@@ -52,13 +52,21 @@ def run(args) -> int:
         links["space"] = UdpLink((args.host, args.tc_port), peer=(args.host, args.tm_port))
         if not args.no_lab:
             links["lab"] = LabPortLink((args.host, args.lab_port))
-        if port:
-            fault_port = FaultPort(args.host, port)
     except OSError as e:
         for link in links.values():
             link.close()
         print(f"qsat emulate: cannot bind UDP on {args.host}: {e.strerror}", file=sys.stderr)
         return 2
+    if port:
+        try:
+            fault_port = FaultPort(args.host, port)
+        except OSError as e:
+            if args.fault_port is not None:  # asked for by name: an error
+                for link in links.values():
+                    link.close()
+                print(f"qsat emulate: cannot bind the fault port udp/{port}: {e.strerror}", file=sys.stderr)
+                return 2
+            print(f"qsat emulate: fault port udp/{port} busy ({e.strerror}): live injection off", file=sys.stderr)
     runner = LockstepRunner(seed=args.seed, links=links, lab_enabled=not args.no_lab)
     runner.faults = FaultInjector()
     for row in schedule:
