@@ -669,6 +669,9 @@ EVENTS = (
      "disabled SPI, 34 MAC check failed, 35 sequence number replayed (bus.sdls SEC_*); at most one a second"),
     (0x0502, "EV_SEC_KEY_LOADED", 2, APID_SECURITY, (("spi", "u16"), ("nonce", "u32")), "new key in force for an SPI"),
     (0x0503, "EV_SEC_SPI_STATE", 2, APID_SECURITY, (("spi", "u16"), ("on", "u8")), "SPI enabled or disabled"),
+    (0x0504, "EV_SEC_STORE", 3, APID_SECURITY, (("record", "u8"), ("status", "u8")),
+     "at boot, a key-store record did not come back: record 0 keys (laboratory keys in force), 1 anti-replay "
+     "counters (back at zero: re-key); status 1 never written, 2 both copies unreadable"),
 )
 
 

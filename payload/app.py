@@ -203,6 +203,7 @@ class PayloadApp:
     def start(self):
         """Release the rate groups, enable the loops and start the watchdog."""
         self.services.events.raise_args(mdb.event("EV_BOOT")[0], self.hal.watchdog.reset_cause())
+        self.security_app.report_restore()
         self.tables.boot()  # EV_TBL_LOADED or EV_TBL_DEFAULTS, boot counters, resume after a reset
         for loop in self.beams:
             loop.enabled = True

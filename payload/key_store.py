@@ -35,9 +35,14 @@ import struct
 
 from bus import mdb
 from bus import sdls
+from bus.compat import const
+from payload.nv_store import ST_EMPTY
 from payload.pus_app import PusApp
 
 _KEYS_RECORD_LEN = sdls.N_SPI * sdls.KEY_LEN + sdls.N_SPI + 4
+RESTORED = const(0)
+RESTORE_EMPTY = const(1)
+RESTORE_BAD = const(2)
 _ARG_SPI = 0
 _ARG_NONCE = 1
 
@@ -70,11 +75,23 @@ class KeyStore:
         self._keys_rec = bytearray(_KEYS_RECORD_LEN)
         self.last_nonce = 0  # of the last SEC_KEY_LOAD: the next must be larger
         self.key_loads = 0  # keys changed since boot
+        # how each record came back at boot: RESTORED, or why not (RESTORE_EMPTY: never written, the
+        # laboratory keys / zero counters are in force; RESTORE_BAD: both copies unreadable)
+        self.keys_restore = RESTORED
+        self.sn_restore = RESTORED
         self._restore()
 
     # -- persistence ------------------------------------------------------------------
+    def _why_not(self, name):
+        store = getattr(self._records, "store", None)  # NvRecords knows why a load found nothing
+        if store is None:
+            return RESTORE_EMPTY
+        return RESTORE_EMPTY if store(name).reason == ST_EMPTY else RESTORE_BAD
+
     def _restore(self):
         rec = self._records.load("sec_keys")
+        if rec is None or len(rec) != _KEYS_RECORD_LEN:
+            self.keys_restore = self._why_not("sec_keys")
         if rec is not None and len(rec) == _KEYS_RECORD_LEN:
             self._keys[:] = rec[0:len(self._keys)]
             o = len(self._keys)
@@ -92,6 +109,8 @@ class KeyStore:
             self._macs[slot].set_key(self._key(slot))
             slot += 1
         rec = self._records.load("sec_sn")
+        if rec is None or len(rec) != len(self._sn_rec):
+            self.sn_restore = self._why_not("sec_sn")
         if rec is not None and len(rec) == len(self._sn_rec):
             self._sn_rec[:] = rec
             slot = 0
@@ -185,6 +204,15 @@ class SecurityApp(PusApp):
 
     def reset_counters(self):
         self.receiver.reset_counters()
+
+    def report_restore(self):
+        """At boot: EV_SEC_STORE for each record that did not come back from non-volatile storage,
+        so a key store on laboratory keys or anti-replay counters back at zero is never silent."""
+        ev = mdb.event("EV_SEC_STORE")[0]
+        if self.keys.keys_restore != RESTORED:
+            self.services.events.raise_args(ev, 0, self.keys.keys_restore)
+        if self.keys.sn_restore != RESTORED:
+            self.services.events.raise_args(ev, 1, self.keys.sn_restore)
 
     def cmd_sec_key_load(self, args, tc):
         spi = args[0]

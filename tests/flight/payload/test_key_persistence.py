@@ -236,3 +236,29 @@ def test_boot_builds_the_flight_configuration_on_the_nvstore():
     assert app.link.lab_enabled is False and app.link.tc_auth is True
     assert isinstance(app.records, NvRecords)
     assert hal.timer is None  # main stopped the timer on the way out
+
+
+def _store_events(hal):
+    """(record, status) of every EV_SEC_STORE the payload sent on the lab port."""
+    eid = mdb.event("EV_SEC_STORE")[0]
+    out = []
+    for p in hal.links["lab"].tx:
+        if p[7] == 5 and struct.unpack_from(">H", p, 20)[0] == eid:
+            out.append((p[22], p[23]))
+    return out
+
+
+def test_boot_reports_records_that_did_not_come_back():
+    hal = FakeHal()
+    app = _boot(hal)  # first boot: nothing stored yet
+    assert _store_events(hal) == [(0, 1), (1, 1)]
+    _uplink(hal, app, _frame(5))  # accepted: the counter record is written (slot A) ...
+    _uplink(hal, app, _frame(6, seq=1))  # ... and again (slot B)
+    assert app.keys.set_enabled(2, 1) == 0  # the keys record is written
+    hal2, app2 = _reset(hal)
+    assert _store_events(hal2) == []  # both records came back
+    sn = app_mod.NV_KEY_RECORDS_BASE + 2 * 256  # the counters: two 32-octet slots after the keys' two
+    hal2.nvstore.corrupt(sn + 10)  # a payload octet of slot A ...
+    hal2.nvstore.corrupt(sn + 32 + 10)  # ... and of slot B
+    hal3, app3 = _reset(hal2)
+    assert _store_events(hal3) == [(1, 2)], hal3.nvstore.mem[sn:sn + 64]  # reported, not silently zero
