@@ -207,6 +207,8 @@ PARAMETERS = (
     (0x0109, "tm_packets_dropped", "u16", "", "link.packets_dropped", None, (0, 0, 0, 1), None, "TM packets refused: VC queue full"),
     (0x010A, "fine_runs", "u32", "", "fine.runs", None, None, None, "fine rate group releases run"),
     (0x0115, "thermal_runs", "u32", "", "thermal.runs", None, None, None, "thermal rate group releases run"),
+    (0x0116, "tc_octets_skipped", "u32", "", "link.octets_skipped", None, None, None,
+     "uplink octets outside any CLTU, passed over while hunting for the start sequence (stream link)"),
     (0x010B, "fine_overruns", "u16", "", "fine.overruns", None, (0, 0, 0, 1), None, "fine rate group overruns"),
     (0x010C, "fine_slips", "u16", "", "fine.slips", None, (0, 0, 0, 1), None, "fine rate group releases missed"),
     (0x010D, "fine_max_exec_us", "u16", "us", "fine.max_exec_us", None, (0, 0, 700, 1000), None, "longest fine group execution"),
@@ -413,7 +415,7 @@ HOUSEKEEPING = (
         "thermal_runs", "fine_overruns", "fine_slips", "fine_max_exec_us", "coarse_overruns", "thermal_overruns",
         "heap_free_b", "schedule_enabled", "schedule_entries", "events_generated", "time_valid",
         "tbl_state", "tbl_seq", "tbl_saves", "tbl_scrub_repairs", "tbl_refused", "boot_count", "watchdog_resets",
-        "haz_armed", "haz_arms", "haz_executed", "haz_refused", "haz_expired")),
+        "haz_armed", "haz_arms", "haz_executed", "haz_refused", "haz_expired", "tc_octets_skipped")),
     (2, APID_SOURCE, "HK_SOURCE", 1, (
         "src_cmd_accepted", "src_cmd_rejected", "crystal_temp_mk", "crystal_error_mk", "tec_drive_u16",
         "crystal_set_point_mk", "crystal_ref_mk", "thermal_enabled", "src_mode", "src_interlocks", "src_interlock_trips",
