@@ -19,8 +19,9 @@ Columns (``--json`` writes the same rows, keys as named):
   with reset cause WATCHDOG for a hung rate group);
 - ``time_to_safe_s``: from the injection to the first moment the simulator's
   truth shows the fault's safe state (the pump diode dark for faults that make
-  emission unsafe or impossible; the parameter's RAM value repaired; the
-  on-board time back within 50 ms; null for faults with no unsafe state);
+  emission unsafe or impossible; the pump back off the power loop's ceiling
+  for an aged diode; the parameter's RAM value repaired; the on-board time
+  back within 50 ms; null for faults with no unsafe state);
 - ``recovered``: the payload was back in the fault's declared end state (from
   truth and telemetry) before the window ended;
 - ``data_lost``: telemetry packets the payload sent that the ground archive
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+PUMP_CEILING_MA = 85.5  # the pump power loop's ceiling: 95 % of the 90 mA interlock (payload/pump_laser.py)
 GRACE_S = 0.2  # two 10 Hz source periods: the reaction allowed before lasing while unsafe counts
 SAMPLE_S = 0.1
 PING_EVERY_S = 10.0
@@ -251,7 +253,7 @@ class TruthSampler:
         if kind == "dark":
             return not lasing
         if kind == "current":
-            return r.source.current_ma < 88.0
+            return r.source.current_ma < PUMP_CEILING_MA - 0.5
         if kind == "param":
             name, good = self.param
             obj, attr, _, _ = r.app.params.entry(name)
@@ -406,7 +408,13 @@ def score(case: Case, runner, res, sampler, inj, wall_s: float, base) -> dict:
             break
     # time to safe: the first sample at or after the injection whose safe flag holds
     tts = None
-    if case.safe != "none" and t_inj is not None:
+    if case.safe == "current" and t_inj is not None:
+        # unsafe once the diode is driven at the power loop's ceiling; safe when it is off it again
+        pinned = next((t for t, *_, i_ma, mode in rows if t >= t_inj and i_ma >= PUMP_CEILING_MA - 0.2), None)
+        if pinned is not None:
+            tts = next((round(float(t - t_inj), 2) for t, *_, i_ma, mode in rows
+                        if t > pinned and i_ma < PUMP_CEILING_MA - 0.5), None)
+    elif case.safe != "none" and t_inj is not None:
         for t, lasing, unsafe, emitting, fine, safe, i_ma, mode in rows:
             if t >= t_inj and safe:
                 tts = round(float(t - t_inj), 2)
@@ -432,7 +440,7 @@ def score(case: Case, runner, res, sampler, inj, wall_s: float, base) -> dict:
         "time_to_safe_s": tts,
         "recovered": bool(recovered),
         "data_lost": lost,
-        "detect_s": None if detect_t is None else round(float(detect_t - t_inj), 2),
+        "detect_s": None if detect_t is None else round(max(0.0, float(detect_t - t_inj)), 2),
         "recovered_s": None if rec_t is None or t_end is None else round(float(rec_t - t_end), 1),
         "laser_unsafe_s": round(unsafe_s, 1),
         "link_lost_tm": runner.link_lost_tm,
@@ -457,7 +465,7 @@ def _recovered_at(case: Case, rows, t_end, runner):
         if want == "emitting":
             ok = emitting and fine and lasing and (safe or case.safe == "dark")
         elif want == "derated":
-            ok = emitting and lasing and i_ma < 88.0
+            ok = emitting and lasing and i_ma < PUMP_CEILING_MA - 0.5
         elif want == "locked":  # READY, EMITTING or STANDBY: the crystal locked on its set point again
             ok = mode in (3, 4, 5)
         else:

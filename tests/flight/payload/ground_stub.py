@@ -12,6 +12,20 @@ from hal.fake import FakeHal
 from payload.app import PayloadApp
 
 
+def command_data(name, *args):
+    """Application data of a declared command with these argument values: the function ID, then
+    the packed arguments (or, for a command without a fixed list, the octets given)."""
+    c = mdb.command(name)
+    data = b""
+    if c[4] is not None:
+        data = bytes([c[4]])
+    if c[5]:
+        data += struct.pack(mdb.args_format(c[5]), *args)
+    elif args:
+        data += args[0]
+    return data
+
+
 class Bench:
     def __init__(self):
         self.hal = FakeHal()
@@ -34,13 +48,7 @@ class Bench:
     def tc(self, name, *args, ack=ACK_ALL, ms=60):
         """Send a declared command by name; return the TM packets that came back."""
         c = mdb.command(name)
-        data = b""
-        if c[4] is not None:
-            data = bytes([c[4]])
-        if c[5]:
-            data += struct.pack(mdb.args_format(c[5]), *args)
-        elif args:
-            data += args[0]
+        data = command_data(name, *args)
         self.seq = (self.seq + 1) & 0x3FFF
         self.lab.tx.clear()
         self.send_raw(pack_tc(c[1], self.seq, c[2], c[3], data, ack), ms)

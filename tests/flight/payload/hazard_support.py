@@ -7,24 +7,9 @@ does (a state-dependent condition counts: the ground cannot see that state);
 ``armed_tc`` arms, then sends the command.  Nothing switches the gate off.
 """
 
-import struct
-
 from bus import mdb
 from bus.crc16 import crc16
-from tests.flight.payload.ground_stub import of
-
-
-def command_data(name, *args):
-    """Application data of a declared command with these argument values (as ``Bench.tc`` packs them)."""
-    c = mdb.command(name)
-    data = b""
-    if c[4] is not None:
-        data = bytes([c[4]])
-    if c[5]:
-        data += struct.pack(mdb.args_format(c[5]), *args)
-    elif args:
-        data += args[0]
-    return data
+from tests.flight.payload.ground_stub import command_data, of  # noqa: F401 - command_data re-exported
 
 
 def may_be_hazardous(name, *args):
