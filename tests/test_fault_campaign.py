@@ -149,3 +149,21 @@ def test_injector_starts_and_clears_on_time():
         inj.tick(r)
         assert r.thermal.tec_failed == (1000 <= t_ms < 3000)
     assert [(round(t, 2), w) for t, f, w in inj.log] == [(1.0, "start"), (3.0, "end")]
+
+
+def test_pass_takes_a_fault_file(tmp_path):
+    """``qsat pass --faults FILE`` in lock-step: a pump over-current on the bench source trips the interlock
+    the file's fault starts, and the pass row says when it started and ended."""
+    from tools.cli import main
+
+    faults = tmp_path / "faults.json"
+    faults.write_text('[{"fault": "pump_overcurrent", "at_s": 100, "duration_s": 5}]')
+    out = tmp_path / "run"
+    assert main(["pass", "--scenario", "source-bench", "--duration", "120", "--out", str(out), "--quiet",
+                 "--faults", str(faults)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["passes"][0]["faults"] == [{"t_s": 100.0, "fault": "pump_overcurrent", "edge": "start"},
+                                              {"t_s": 105.0, "fault": "pump_overcurrent", "edge": "end"}]
+    assert summary["source"]["interlock_trips"] == 1
+    faults.write_text('[{"fault": "pump_overcurrent"}]')
+    assert main(["pass", "--scenario", "source-bench", "--out", str(out), "--faults", str(faults)]) == 2

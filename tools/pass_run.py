@@ -71,6 +71,8 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", required=True, help="output directory (created)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--faults", metavar="FILE", help="inject the faults this JSON file lists (sim/faults.py) into "
+                   "every pass; times are run times since each pass's start")
     p.set_defaults(func=cmd_pass)
 
 
@@ -96,13 +98,15 @@ class Progress:
 
 def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progress=None,
              fine_period_us: int = 1000, on_hk=None, replays: bool = True, keep=None, passes: int = 1,
-             mode: str | None = None, eve_fraction: float = 0.0, until_key: bool = False, on_pass=None) -> dict:
+             mode: str | None = None, eve_fraction: float = 0.0, until_key: bool = False, on_pass=None,
+             faults=()) -> dict:
     """Run the scenario's passes and write DIR; returns the summary.
 
     ``progress(fraction, label)`` sees the work done; ``until_key``: run up to
     ``passes`` passes but stop as soon as the accumulated key distils (the demo); ``on_pass(row)`` sees each pass's row as it ends.
     ``fine_period_us`` above 1000 runs the fine rate group slower (bench runs of
-    the source alone).  ``keep=[]`` gets (runner, result, plan) of each pass (tests).
+    the source alone).  ``faults``: rows of a fault file (sim/faults.py ``load_schedule``) injected
+    into every pass; each pass's row then lists when each started and ended ("faults").  ``keep=[]`` gets (runner, result, plan) of each pass (tests).
     """
     import numpy as np
 
@@ -147,6 +151,12 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
         runner = LockstepRunner(seed=pass_seed, fine_period_us=fine_period_us, preset=sc.preset,
                                 phase_match_offset_k=sc.phase_match_offset_k, station_in_view=sc.egse_permit,
                                 geometry=plan.geometry, pointing=sc.pointing)
+        if faults:
+            from sim.faults import FaultInjector
+
+            runner.faults = FaultInjector()
+            for f in faults:
+                runner.faults.add(f["fault"], float(f["at_s"]), f.get("duration_s"), **(f.get("params") or {}))
 
         def step_progress(i, steps, k=k):
             if progress is not None:
@@ -160,6 +170,8 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
             keep.append((runner, res, plan))
         row = {"pass": k + 1, "start_utc": None if plan.t0_unix is None else _iso(plan.t0_unix),
                "duration_s": res.duration_s, "wall_s": round(res.wall_s, 2)}
+        if faults:
+            row["faults"] = [{"t_s": round(t, 3), "fault": f, "edge": edge} for t, f, edge in runner.faults.log]
         archive.add_run(res, plan)
         if k == 0:
             cold = min((t for t, name, args in list(plan.uplink) + list(getattr(plan, "schedule", ()))
@@ -360,9 +372,18 @@ def cmd_pass(args) -> int:
         return 2
     if not args.quiet:
         print(f"qsat pass: scenario {args.scenario}, {args.passes} pass(es), seed {args.seed}, writing {out}/")
+    faults = ()
+    if args.faults:
+        from sim.faults import load_schedule
+
+        try:
+            faults = load_schedule(args.faults)
+        except ValueError as e:
+            print(f"qsat pass: {e}", file=sys.stderr)
+            return 2
     try:
         summary = run_pass(args.scenario, args.duration, args.seed, out, None if args.quiet else Progress(),
-                           passes=args.passes, mode=args.mode, eve_fraction=args.eve)
+                           passes=args.passes, mode=args.mode, eve_fraction=args.eve, faults=faults)
     except OSError as e:
         print(f"qsat pass: cannot write {out}: {e.strerror or e}", file=sys.stderr)
         return 2
