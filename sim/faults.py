@@ -172,6 +172,14 @@ class FaultInjector:
         self.injections = []
         self.log = []  # (run time s, fault, "start" | "end")
 
+    @classmethod
+    def from_rows(cls, rows) -> "FaultInjector":
+        """An injector with the rows of a fault file (``load_schedule``) added."""
+        inj = cls()
+        for row in rows:
+            inj.add(row["fault"], float(row["at_s"]), row.get("duration_s"), **(row.get("params") or {}))
+        return inj
+
     def add(self, fault: str, at_s: float, duration_s=None, **params) -> Injection:
         merged = check_injection(fault, at_s, duration_s, params)
         inj = Injection(fault, float(at_s), duration_s, merged)

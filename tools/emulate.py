@@ -68,9 +68,7 @@ def run(args) -> int:
                 return 2
             print(f"qsat emulate: fault port udp/{port} busy ({e.strerror}): live injection off", file=sys.stderr)
     runner = LockstepRunner(seed=args.seed, links=links, lab_enabled=not args.no_lab)
-    runner.faults = FaultInjector()
-    for row in schedule:
-        runner.faults.add(row["fault"], float(row["at_s"]), row.get("duration_s"), **(row.get("params") or {}))
+    runner.faults = FaultInjector.from_rows(schedule)
 
     def stop():
         if fault_port is not None:

@@ -154,9 +154,7 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
         if faults:
             from sim.faults import FaultInjector
 
-            runner.faults = FaultInjector()
-            for f in faults:
-                runner.faults.add(f["fault"], float(f["at_s"]), f.get("duration_s"), **(f.get("params") or {}))
+            runner.faults = FaultInjector.from_rows(faults)
 
         def step_progress(i, steps, k=k):
             if progress is not None:
