@@ -168,8 +168,8 @@ def run_pass(scenario, duration_s: float | None, seed: int, out_dir: Path, progr
             keep.append((runner, res, plan))
         row = {"pass": k + 1, "start_utc": None if plan.t0_unix is None else _iso(plan.t0_unix),
                "duration_s": res.duration_s, "wall_s": round(res.wall_s, 2)}
-        if faults:
-            row["faults"] = [{"t_s": round(t, 3), "fault": f, "edge": edge} for t, f, edge in runner.faults.log]
+        row["faults"] = ([{"t_s": round(t, 3), "fault": f, "edge": edge} for t, f, edge in runner.faults.log]
+                         if runner.faults is not None else [])
         archive.add_run(res, plan)
         if k == 0:
             cold = min((t for t, name, args in list(plan.uplink) + list(getattr(plan, "schedule", ()))
