@@ -124,7 +124,7 @@ class PayloadApp:
         self.source_app = SourceApp(services, self.crystal, self.pump, hal, self.pointing_app)
         self.thermal.tasks.append(self.source_app.step)
         self.pointing_app.on_permission_lost = self.source_app.permission_lost
-        self.fdir = Fdir(services.events, self.source_app, self.pointing_app, self.beams, self.apt, self.wheels,
+        self.fdir = Fdir(services.events, self.source_app, self.beams, self.apt, self.wheels,
                          self.fine, self.flight_time, None, self.fine.period_us, WATCHDOG_TIMEOUT_MS)
         self.thermal.tasks.append(self.fdir.step_10hz)
         self.coarse.tasks.append(self.fdir.step_100hz)

@@ -79,6 +79,7 @@ class Monitor:
         self.mid = mid
         self.persist = persist  # consecutive bad samples to trip
         self.clear_persist = clear_persist  # consecutive good samples to clear
+        self.enabled = True  # FDIR_ENABLE of this monitor alone
         self.bad = 0
         self.good = 0
         self.tripped = False
@@ -114,11 +115,10 @@ class Monitor:
 class Fdir:
     """The monitors over the applications' objects; ``step_10hz`` and ``step_100hz`` sample them."""
 
-    def __init__(self, events, source, pointing, beams, apt, wheels, fine_group, flight_time, link,
+    def __init__(self, events, source, beams, apt, wheels, fine_group, flight_time, link,
                  fine_period_us, watchdog_timeout_ms):
         self._events = events
         self._source = source  # payload.apps.SourceApp
-        self._pointing = pointing  # payload.apps.PointingApp
         self._beams = beams  # FinePointingLoop per beam
         self._apt = apt  # BeamPointing per beam
         self._wheels = wheels  # payload.vib_canceller.WheelPhases
@@ -196,15 +196,12 @@ class Fdir:
             return False
         mon = self.m[mid]
         mon.reset()
-        mon.persist = abs(mon.persist) if on else -abs(mon.persist)  # negative: never trips
+        mon.enabled = bool(on)
         return True
-
-    def monitor_enabled(self, mid):
-        return self.enabled and self.m[mid].persist > 0
 
     def _sample(self, mid, bad):
         mon = self.m[mid]
-        if mon.persist <= 0:
+        if not mon.enabled:
             return 0
         return mon.sample(bad)
 

@@ -213,8 +213,9 @@ class Base:
 class TruthSampler:
     """Polled every 10 ms by the runner (its ``stop`` hook); samples the truth every 100 ms."""
 
-    def __init__(self, runner, case: Case, divergence_urad: float, param=None):
+    def __init__(self, runner, case: Case, divergence_urad: float, t0_unix: float, param=None):
         self.runner = runner
+        self.t0_unix = t0_unix  # UTC of the run's start: what the on-board time should read, with run time
         self.case = case
         self.div_nrad = divergence_urad * 1000.0
         self.t0_us = runner.t_us
@@ -259,16 +260,16 @@ class TruthSampler:
             obj, attr, _, _ = r.app.params.entry(name)
             return getattr(obj, attr) == good
         if kind == "time":
-            return abs(_time_error_ms(r, self.case)) < 50.0
+            return abs(_time_error_ms(r, self.t0_unix)) < 50.0
         return True
 
 
-def _time_error_ms(runner, case) -> float:
+def _time_error_ms(runner, t0_unix: float) -> float:
     """On-board time minus true time (ms), from the flight's CDS time against the run's UTC."""
     ft = runner.app.flight_time
     ft.rebase()
     onboard_unix = (ft.days - 4383) * 86400.0 + ft.ms_of_day / 1000.0  # CDS epoch 1958 -> 1970: 4383 days
-    true_unix = runner._t0_unix + runner.t_us * 1e-6
+    true_unix = t0_unix + runner.t_us * 1e-6
     return (onboard_unix - true_unix) * 1000.0
 
 
@@ -277,7 +278,6 @@ def run_fault(base: Base, case: Case, monitors: bool = True) -> dict:
     from sim.faults import FaultInjector
 
     runner = base.branch()
-    runner._t0_unix = base.plan.t0_unix
     inj = FaultInjector()
     at = runner.t_us * 1e-6 + FAULT_AT_S
     injection = inj.add(case.fault, at, case.duration_s)
@@ -299,7 +299,7 @@ def run_fault(base: Base, case: Case, monitors: bool = True) -> dict:
         name = injection.params["parameter"]
         obj, attr, _, _ = runner.app.params.entry(name)
         param = (name, getattr(obj, attr))
-    sampler = TruthSampler(runner, case, base.divergence_urad, param)
+    sampler = TruthSampler(runner, case, base.divergence_urad, base.plan.t0_unix, param)
     wall0 = time.perf_counter()
     res = runner.run(case.window_s, uplink=uplink, stop=sampler)
     wall = time.perf_counter() - wall0
